@@ -1,0 +1,240 @@
+"""HTTP routes: documents, queries, health."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+
+from app.api.context import ApiContext
+from app.api.deps import get_context, get_tenant, read_body, validate_model
+from app.api.schemas import (
+    DocumentAccepted,
+    DocumentCreate,
+    DocumentPublic,
+    EvidencePublic,
+    FactPublic,
+    Problem,
+    QueryRequest,
+    QueryResponse,
+    TimeScopePublic,
+)
+from app.core.errors import InvalidInput, UnsupportedMediaType
+from app.core.models import DocumentRecord
+from app.ingest.intake import Accepted, DocumentInput
+from app.ingest.parsing import TEXT_TYPES, extract_text
+
+router = APIRouter(prefix="/v1")
+Ctx = Annotated[ApiContext, Depends(get_context)]
+Tenant = Annotated[str, Depends(get_tenant)]
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {"application/problem+json": {}}}
+    for code in (400, 401, 404, 409, 413, 415, 422, 429, 503)
+}
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": DocumentCreate.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "id": {"type": "string"},
+                        "title": {"type": "string"},
+                        "url": {"type": "string"},
+                        "source": {"type": "string"},
+                        "published_at": {"type": "string", "format": "date-time"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+def _accepted(request: Request, response: Response, acc: Accepted) -> DocumentAccepted:
+    url = str(request.url_for("get_document", doc_id=acc.doc_id).path)
+    response.headers["Location"] = url
+    return DocumentAccepted(id=acc.doc_id, version=acc.version, status=acc.status, status_url=url)
+
+
+def _public(record: DocumentRecord) -> DocumentPublic:
+    return DocumentPublic(
+        id=record.doc_id,
+        version=record.version,
+        status=record.status,
+        chunks=record.chunks,
+        facts=record.facts,
+        published_at=record.published_at,
+        indexed_at=record.indexed_at,
+        error=record.error,
+        title=record.title,
+        url=record.url,
+        source=record.source,
+    )
+
+
+async def _document_input(request: Request, ctx: ApiContext) -> DocumentInput:
+    """Parse a JSON body or a multipart file upload into one DocumentInput."""
+    limit = ctx.services.settings.max_document_bytes * 2 + 65_536
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        await read_body(request, limit)  # enforces the size limit before parsing the form
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise InvalidInput("file: a multipart upload needs a 'file' part")
+        file_type = (upload.content_type or "").split(";")[0].strip().lower()
+        if file_type not in TEXT_TYPES:
+            raise UnsupportedMediaType(
+                f"file type {file_type or 'unknown'!r} is not supported; send one of "
+                + ", ".join(sorted(TEXT_TYPES))
+            )
+        raw = await upload.read()
+        fields = {k: v for k, v in form.items() if k != "file" and isinstance(v, str)}
+        fields["text"] = extract_text(raw, file_type)
+        if "title" not in fields and upload.filename:
+            fields["title"] = upload.filename
+        doc = validate_model(DocumentCreate, fields)
+    elif content_type in ("application/json", ""):
+        body = await read_body(request, limit)
+        try:
+            data = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise RequestValidationError(
+                [{"type": "json_invalid", "loc": ("body",), "msg": "invalid JSON"}]
+            ) from None
+        if not isinstance(data, dict):
+            raise InvalidInput("body: must be a JSON object")
+        doc = validate_model(DocumentCreate, data)
+    else:
+        raise UnsupportedMediaType(
+            f"content type {content_type!r} is not supported; send application/json or "
+            "multipart/form-data"
+        )
+    return DocumentInput(
+        text=doc.text,
+        doc_id=doc.id,
+        title=doc.title,
+        url=doc.url,
+        source=doc.source,
+        published_at=doc.published_at,
+        metadata=doc.metadata or {},
+        version=doc.version,
+    )
+
+
+@router.post(
+    "/documents",
+    status_code=202,
+    response_model=DocumentAccepted,
+    responses=ERRORS,
+    openapi_extra=UPLOAD_BODY,
+)
+async def upload_document(
+    request: Request, response: Response, ctx: Ctx, tenant: Tenant
+) -> DocumentAccepted:
+    """Accept a document (JSON or a text/markdown/HTML file); 202 once it is durably recorded."""
+    doc = await _document_input(request, ctx)
+    acc = await run_in_threadpool(ctx.intake.submit, tenant, doc)
+    return _accepted(request, response, acc)
+
+
+@router.put(
+    "/documents/{doc_id}",
+    status_code=202,
+    response_model=DocumentAccepted,
+    responses=ERRORS,
+    openapi_extra=UPLOAD_BODY,
+)
+async def replace_document(
+    doc_id: str, request: Request, response: Response, ctx: Ctx, tenant: Tenant
+) -> DocumentAccepted:
+    """Upload a new version; readers see the old one until the new one is indexed."""
+    doc = await _document_input(request, ctx)
+    if doc.doc_id is not None and doc.doc_id != doc_id:
+        raise InvalidInput(f"id: body id {doc.doc_id!r} differs from the path id {doc_id!r}")
+    doc.doc_id = doc_id
+    acc = await run_in_threadpool(ctx.intake.submit, tenant, doc, must_exist=True)
+    return _accepted(request, response, acc)
+
+
+@router.get(
+    "/documents/{doc_id}", name="get_document", response_model=DocumentPublic, responses=ERRORS
+)
+async def get_document(doc_id: str, ctx: Ctx, tenant: Tenant) -> DocumentPublic:
+    """The document's status and the version readers see."""
+    record = await run_in_threadpool(ctx.intake.get, tenant, doc_id)
+    return _public(record)
+
+
+@router.delete(
+    "/documents/{doc_id}", status_code=202, response_model=DocumentPublic, responses=ERRORS
+)
+async def delete_document(doc_id: str, ctx: Ctx, tenant: Tenant) -> DocumentPublic:
+    """Remove a document; once its status is ``deleted`` nothing derived from it is returned."""
+    record = await run_in_threadpool(ctx.intake.request_delete, tenant, doc_id)
+    return _public(record)
+
+
+@router.post("/query", response_model=QueryResponse, responses=ERRORS)
+async def query(request: Request, ctx: Ctx, tenant: Tenant) -> QueryResponse:
+    """Answer a time-scoped question with cited evidence."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ("application/json", ""):
+        raise UnsupportedMediaType("send the query as application/json")
+    body = await read_body(request, ctx.services.settings.max_question_chars * 4 + 4096)
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body",), "msg": "invalid JSON"}]
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidInput("body: must be a JSON object")
+    req = validate_model(QueryRequest, data)
+    result = await run_in_threadpool(
+        ctx.queries.query,
+        tenant,
+        req.question,
+        as_of=req.as_of,
+        start=req.start,
+        end=req.end,
+        top_k=req.top_k,
+        use_time=req.use_time,
+    )
+    scope = result.scope
+    return QueryResponse(
+        answer=result.answer,
+        time_scope=TimeScopePublic(
+            as_of=scope.as_of,
+            start=scope.start,
+            end=scope.end,
+            source=scope.source,
+            expression=scope.expression,
+        ),
+        evidence=[EvidencePublic(**e.__dict__) for e in result.evidence],
+        facts=[FactPublic(**f) for f in result.facts],
+    )
+
+
+health = APIRouter()
+
+
+@health.get("/healthz")
+async def healthz(ctx: Ctx) -> dict[str, Any]:
+    """Liveness plus what the process runs on."""
+    s = ctx.services
+    return {
+        "status": "ok",
+        "qdrant": "server" if s.settings.qdrant_url else "embedded",
+        "broker": "redis" if s.settings.redis_url else "memory",
+        "embedding_model": s.embedder.model_name,
+    }

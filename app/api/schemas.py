@@ -1,0 +1,105 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+
+class DocumentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: StrictStr | None = Field(default=None, description="Your id; generated when omitted.")
+    text: StrictStr
+    title: StrictStr | None = None
+    url: StrictStr | None = None
+    source: StrictStr | None = None
+    published_at: AwareDatetime | None = Field(
+        default=None, description="ISO-8601 with a timezone; omitted means now."
+    )
+    metadata: dict[str, Any] | None = None
+    version: StrictInt | None = Field(
+        default=None, ge=1, description="Expected new version number; stale versions get 409."
+    )
+
+
+class DocumentAccepted(BaseModel):
+    id: str
+    version: int
+    status: str
+    status_url: str
+
+
+class DocumentPublic(BaseModel):
+    id: str
+    version: int
+    status: Literal["pending", "indexed", "failed", "deleting", "deleted"]
+    chunks: int
+    facts: int
+    published_at: datetime
+    indexed_at: datetime | None
+    error: str | None
+    title: str | None = None
+    url: str | None = None
+    source: str | None = None
+
+
+class QueryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: StrictStr = Field(min_length=1)
+    as_of: AwareDatetime | None = Field(
+        default=None, description="Known time: only what was published by then counts."
+    )
+    start: AwareDatetime | None = Field(default=None, description="Valid-time window start.")
+    end: AwareDatetime | None = Field(default=None, description="Valid-time window end.")
+    top_k: StrictInt | None = Field(default=None, ge=1, le=1000)
+    use_time: bool = Field(
+        default=True, description="False ignores every time cue (the time-agnostic baseline)."
+    )
+
+
+class TimeScopePublic(BaseModel):
+    as_of: datetime | None
+    start: datetime | None
+    end: datetime | None
+    source: Literal["explicit", "question", "none"]
+    expression: str | None
+
+
+class EvidencePublic(BaseModel):
+    document_id: str
+    version: int
+    text: str
+    published_at: datetime
+    score: float
+    title: str | None = None
+    url: str | None = None
+
+
+class FactPublic(BaseModel):
+    subject: str
+    relation: str
+    object: str
+    valid_from: datetime | None
+    valid_to: datetime | None
+    known_from: datetime | None
+    known_to: datetime | None
+    sources: list[str]
+
+
+class QueryResponse(BaseModel):
+    answer: str
+    time_scope: TimeScopePublic
+    evidence: list[EvidencePublic]
+    facts: list[FactPublic] = []
+
+
+class Problem(BaseModel):
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] | None = None

@@ -1,0 +1,15 @@
+"""How the API asks workers to do something, without importing the workers package."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Dispatcher(Protocol):
+    """Enqueues work. Implementations must raise ``Unavailable`` when the queue is down."""
+
+    def ingest(self, tenant: str, doc_id: str, version: int) -> None: ...
+
+    def delete(self, tenant: str, doc_id: str) -> None: ...
+
+    def backlog(self) -> int: ...

@@ -1,0 +1,62 @@
+"""Domain errors raised by services; ``app.api.problems`` maps each to one HTTP status."""
+
+from __future__ import annotations
+
+
+class ChronoragError(Exception):
+    """Base of every error a client should see with a reason."""
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInput(ChronoragError):
+    status = 422
+    title = "Invalid input"
+
+
+class NotFound(ChronoragError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(ChronoragError):
+    status = 409
+    title = "Conflict"
+
+
+class TooLarge(ChronoragError):
+    status = 413
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(ChronoragError):
+    status = 415
+    title = "Unsupported media type"
+
+
+class Unauthorized(ChronoragError):
+    status = 401
+    title = "Unauthorized"
+
+
+class Overloaded(ChronoragError):
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after_s: int = 5) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
+class Unavailable(ChronoragError):
+    status = 503
+    title = "Service unavailable"
+
+
+class ConfigurationError(RuntimeError):
+    """A misconfiguration found at start-up; the message says how to fix it."""

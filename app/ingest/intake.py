@@ -1,0 +1,168 @@
+"""The one intake step every path (REST, webhook, stream) ends in: record durably, then enqueue."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.core.dispatch import Dispatcher
+from app.core.errors import Conflict, InvalidInput, NotFound, TooLarge, Unavailable
+from app.core.models import DocumentRecord
+from app.core.settings import Settings
+from app.core.timeutil import ensure_utc, utcnow
+from app.stores.documents import QdrantDocumentStore
+from app.stores.locks import Locker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DocumentInput:
+    text: str
+    doc_id: str | None = None
+    title: str | None = None
+    url: str | None = None
+    source: str | None = None
+    published_at: datetime | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    doc_id: str
+    version: int
+    status: str
+    unchanged: bool = False
+
+
+def new_doc_id(text: str, published_at: datetime) -> str:
+    """Ids for documents sent without one: stable for the same content and time (retry-safe)."""
+    digest = hashlib.sha256(f"{published_at.isoformat()}\n{text}".encode()).hexdigest()
+    return f"doc-{digest[:24]}"
+
+
+def content_hash(doc: DocumentInput, published_at: datetime) -> str:
+    parts = [doc.text, doc.title or "", doc.url or "", published_at.isoformat()]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+class IntakeService:
+    """Validates, records and dispatches documents.
+
+    Invariant: a caller is told "accepted" only after the record (with the full text) is in
+    Qdrant's WAL; if dispatching then fails, the record stays pending and the reconciler
+    dispatches it later, so nothing accepted is lost.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        documents: QdrantDocumentStore,
+        locker: Locker,
+        dispatcher: Dispatcher,
+    ) -> None:
+        self._settings = settings
+        self._documents = documents
+        self._locker = locker
+        self._dispatcher = dispatcher
+
+    def validate(self, doc: DocumentInput) -> DocumentInput:
+        if not isinstance(doc.text, str) or not doc.text.strip():
+            raise InvalidInput("text: must be a non-empty string")
+        size = len(doc.text.encode())
+        if size > self._settings.max_document_bytes:
+            raise TooLarge(
+                f"text is {size} bytes; the limit is {self._settings.max_document_bytes} "
+                "(CHRONORAG_MAX_DOCUMENT_BYTES)"
+            )
+        if doc.doc_id is not None:
+            doc_id = doc.doc_id.strip()
+            if not doc_id or len(doc_id) > 256 or any(ch in doc_id for ch in "/\\?#\x00"):
+                raise InvalidInput("id: 1-256 characters, none of / \\ ? # or NUL")
+            doc.doc_id = doc_id
+        if doc.published_at is not None:
+            doc.published_at = ensure_utc(doc.published_at, "published_at")
+        return doc
+
+    def submit(self, tenant: str, doc: DocumentInput, *, must_exist: bool = False) -> Accepted:
+        """Record a new document or a new version of one, then enqueue its ingestion.
+
+        Re-sending identical content under the same id is a no-op version-wise, so a client
+        retry after a lost response creates nothing new.
+        """
+        doc = self.validate(doc)
+        now = utcnow()
+        published_at = doc.published_at or now
+        doc_id = doc.doc_id or new_doc_id(doc.text, published_at)
+        digest = content_hash(doc, published_at)
+        with self._locker.hold(f"doc:{tenant}:{doc_id}"):
+            current = self._documents.get(tenant, doc_id)
+            if current is None and must_exist:
+                raise NotFound(f"document {doc_id!r} does not exist")
+            live = current is not None and current.status not in ("deleted", "deleting")
+            if current is not None and live and current.content_hash == digest:
+                if doc.version is not None and doc.version != current.version:
+                    raise Conflict(
+                        f"document {doc_id!r} is at version {current.version} with this content"
+                    )
+                return Accepted(doc_id, current.version, current.status, unchanged=True)
+            version = 1 if current is None else current.version + 1
+            if doc.version is not None:
+                if current is not None and doc.version <= current.version:
+                    raise Conflict(
+                        f"document {doc_id!r} is already at version {current.version}; "
+                        f"version {doc.version} is stale (send {current.version + 1} or omit it)"
+                    )
+                version = doc.version
+            record = DocumentRecord(
+                tenant=tenant,
+                doc_id=doc_id,
+                version=version,
+                text=doc.text,
+                content_hash=digest,
+                published_at=published_at,
+                created_at=current.created_at if current else now,
+                updated_at=now,
+                status="pending",
+                indexed_version=current.indexed_version if current and live else 0,
+                indexed_at=current.indexed_at if current and live else None,
+                chunks=current.chunks if current and live else 0,
+                title=doc.title,
+                url=doc.url,
+                source=doc.source,
+                metadata=doc.metadata,
+            )
+            self._documents.put(record)
+        self._dispatch_ingest(tenant, doc_id, version)
+        return Accepted(doc_id, version, "pending")
+
+    def _dispatch_ingest(self, tenant: str, doc_id: str, version: int) -> None:
+        try:
+            self._dispatcher.ingest(tenant, doc_id, version)
+        except Unavailable:
+            log.warning("queue unavailable; %s v%d stays pending for the reconciler", doc_id, version)
+
+    def request_delete(self, tenant: str, doc_id: str) -> DocumentRecord:
+        with self._locker.hold(f"doc:{tenant}:{doc_id}"):
+            current = self._documents.get(tenant, doc_id)
+            if current is None or current.status == "deleted":
+                raise NotFound(f"document {doc_id!r} does not exist")
+            if current.status != "deleting":
+                current.status = "deleting"
+                current.updated_at = utcnow()
+                self._documents.put(current)
+        try:
+            self._dispatcher.delete(tenant, doc_id)
+        except Unavailable:
+            log.warning("queue unavailable; delete of %s left for the reconciler", doc_id)
+        return current
+
+    def get(self, tenant: str, doc_id: str) -> DocumentRecord:
+        record = self._documents.get(tenant, doc_id)
+        if record is None:
+            raise NotFound(f"document {doc_id!r} does not exist")
+        return record

@@ -1,0 +1,166 @@
+"""The ingest and delete work that Celery tasks run, in the embedded worker or a worker process.
+
+Every step is idempotent: chunk point ids are deterministic, the final status write re-reads
+the record under the document's lock, and a task for a version that is no longer the newest is
+a no-op. So a redelivered or duplicated task is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from app.core.models import DocumentRecord
+from app.core.services import Services
+from app.core.timeutil import to_ts, utcnow
+from app.ingest.chunking import Chunk, chunk_text
+from app.stores.chunks import ChunkWrite
+
+log = logging.getLogger(__name__)
+
+
+class KnowledgeIndexer(Protocol):
+    """A further index fed from each document version (the temporal graph is one)."""
+
+    def index(self, record: DocumentRecord, chunks: Sequence[Chunk]) -> int: ...
+
+    def forget(self, tenant: str, doc_id: str, keep_version: int | None) -> None: ...
+
+
+@dataclass
+class StageTimer:
+    """Seconds spent per stage, summed over a process's lifetime (benchmarks read it)."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def add(self, stage: str, started: float) -> float:
+        now = time.perf_counter()
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - started
+        return now
+
+
+class IngestPipeline:
+    def __init__(self, services: Services, indexers: Sequence[KnowledgeIndexer] = ()) -> None:
+        self._s = services
+        self._indexers = list(indexers)
+        self.timer = StageTimer()
+
+    def _chunk(self, text: str) -> list[Chunk]:
+        emb = self._s.embedder
+        max_tokens = min(self._s.settings.chunk_max_tokens, emb.max_tokens - 2)
+        return chunk_text(
+            text,
+            emb.count_tokens,
+            max_tokens=max_tokens,
+            overlap_sentences=self._s.settings.chunk_overlap_sentences,
+        )
+
+    def ingest(self, tenant: str, doc_id: str, version: int) -> str:
+        """Index one version; returns what happened ("indexed", "stale", "skipped")."""
+        docs = self._s.stores.documents
+        record = docs.get(tenant, doc_id)
+        if record is None or record.version != version:
+            return "stale"
+        if record.status in ("deleting", "deleted"):
+            return "skipped"
+        if record.status == "indexed" and record.indexed_version == version:
+            return "skipped"
+
+        t = time.perf_counter()
+        chunks = self._chunk(record.text)
+        t = self.timer.add("chunk", t)
+        vectors = self._s.embedder.embed_documents([c.text for c in chunks])
+        t = self.timer.add("embed", t)
+        self._write_chunks(record, chunks, vectors)
+        t = self.timer.add("store", t)
+        facts = 0
+        for indexer in self._indexers:
+            facts += indexer.index(record, chunks)
+        t = self.timer.add("extract", t)
+        return self._commit(record, len(chunks), facts)
+
+    def _write_chunks(
+        self, record: DocumentRecord, chunks: Sequence[Chunk], vectors: np.ndarray
+    ) -> None:
+        writes = [
+            ChunkWrite(c.index, c.text, vectors[i], self._s.lexical.document(c.text))
+            for i, c in enumerate(chunks)
+        ]
+        self._s.stores.chunks.upsert(
+            record.tenant,
+            record.doc_id,
+            record.version,
+            to_ts(record.published_at),
+            writes,
+            title=record.title,
+            url=record.url,
+        )
+
+    def _commit(self, indexed: DocumentRecord, n_chunks: int, n_facts: int) -> str:
+        """Make the new version the one readers see, then drop the old version's chunks."""
+        docs = self._s.stores.documents
+        tenant, doc_id, version = indexed.tenant, indexed.doc_id, indexed.version
+        with self._s.locker.hold(f"doc:{tenant}:{doc_id}"):
+            record = docs.get(tenant, doc_id)
+            if record is None or record.status in ("deleting", "deleted"):
+                # A delete overtook us: its task removes everything, including what we wrote.
+                return "skipped"
+            record.indexed_version = max(record.indexed_version, version)
+            if record.version == version:
+                record.status = "indexed"
+                record.chunks = n_chunks
+                record.facts = n_facts
+                record.error = None
+            record.indexed_at = utcnow()
+            record.updated_at = record.indexed_at
+            docs.put(record)
+        self._s.stores.chunks.delete_versions(tenant, doc_id, keep=record.indexed_version)
+        for indexer in self._indexers:
+            indexer.forget(tenant, doc_id, keep_version=record.indexed_version)
+        return "indexed"
+
+    def mark_failed(self, tenant: str, doc_id: str, version: int, error: str) -> None:
+        docs = self._s.stores.documents
+        with self._s.locker.hold(f"doc:{tenant}:{doc_id}"):
+            record = docs.get(tenant, doc_id)
+            if record is None or record.version != version or record.status != "pending":
+                return
+            record.status = "failed"
+            record.error = error[:2000]
+            record.updated_at = utcnow()
+            docs.put(record)
+
+    def delete(self, tenant: str, doc_id: str) -> str:
+        """Remove everything derived from the document, then mark it deleted.
+
+        The status turns ``deleted`` only after chunks and graph support are gone, so a client
+        that sees ``deleted`` can rely on no query returning anything from it.
+        """
+        docs = self._s.stores.documents
+        record = docs.get(tenant, doc_id)
+        if record is None or record.status == "deleted":
+            return "skipped"
+        if record.status != "deleting":
+            # Re-uploaded after the delete was asked: keep only what the new version will bring.
+            self._s.stores.chunks.delete_versions(tenant, doc_id, keep=record.indexed_version)
+            return "superseded"
+        self._s.stores.chunks.delete_versions(tenant, doc_id, keep=None)
+        for indexer in self._indexers:
+            indexer.forget(tenant, doc_id, keep_version=None)
+        with self._s.locker.hold(f"doc:{tenant}:{doc_id}"):
+            record = docs.get(tenant, doc_id)
+            if record is None or record.status != "deleting":
+                return "superseded"
+            record.status = "deleted"
+            record.chunks = 0
+            record.facts = 0
+            record.indexed_version = 0
+            record.updated_at = utcnow()
+            record.text = ""
+            docs.put(record)
+        return "deleted"

@@ -1,0 +1,46 @@
+"""Drive documents that were recorded but never finished (lost queue, killed worker) to the end."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from app.core.dispatch import Dispatcher
+from app.core.errors import Unavailable
+from app.stores.documents import QdrantDocumentStore
+
+log = logging.getLogger(__name__)
+
+
+class Reconciler:
+    """Re-dispatches pending and half-deleted documents older than ``stale_after_s``.
+
+    Safe to run anywhere and often: tasks are idempotent, so a document that was merely slow
+    gets a duplicate task that turns into a no-op.
+    """
+
+    def __init__(
+        self, documents: QdrantDocumentStore, dispatcher: Dispatcher, stale_after_s: float
+    ) -> None:
+        self._documents = documents
+        self._dispatcher = dispatcher
+        self._stale_after_s = stale_after_s
+
+    def run_once(self) -> int:
+        cutoff = time.time() - self._stale_after_s
+        redone = 0
+        if self._dispatcher.backlog() > 0:
+            # Work is still queued: stale records are most likely behind it, not lost.
+            return 0
+        try:
+            for record in self._documents.with_status(["pending", "deleting"], cutoff):
+                if record.status == "pending":
+                    self._dispatcher.ingest(record.tenant, record.doc_id, record.version)
+                else:
+                    self._dispatcher.delete(record.tenant, record.doc_id)
+                redone += 1
+        except Unavailable as exc:
+            log.warning("reconciler: queue unavailable (%s); will try again", exc)
+        if redone:
+            log.info("reconciler re-dispatched %d documents", redone)
+        return redone

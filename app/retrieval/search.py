@@ -1,0 +1,112 @@
+"""Hybrid chunk retrieval inside a time scope: dense + BM25, fused, filtered to what readers see."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from app.core.models import DocumentRecord
+from app.core.services import Services
+from app.core.timeutil import from_ts, to_ts
+from app.retrieval.scope import TimeScope
+from app.stores.engines import Hit
+
+RRF_K = 60
+RECENCY_WEIGHT = 0.3
+
+
+@dataclass(frozen=True)
+class Evidence:
+    document_id: str
+    version: int
+    text: str
+    published_at: datetime
+    score: float
+    title: str | None = None
+    url: str | None = None
+
+
+def _visible(hit: Hit, records: dict[str, DocumentRecord]) -> bool:
+    """Readers see exactly one version per document: the indexed one, and nothing being deleted."""
+    record = records.get(hit.payload["doc_id"])
+    if record is None or record.status in ("deleting", "deleted"):
+        return False
+    return bool(record.indexed_version == hit.payload["version"])
+
+
+class ChunkRetriever:
+    def __init__(self, services: Services) -> None:
+        self._s = services
+
+    def retrieve(
+        self,
+        tenant: str,
+        question: str,
+        scope: TimeScope,
+        top_k: int,
+        *,
+        query_vector: np.ndarray | None = None,
+    ) -> list[Evidence]:
+        """Top chunks by reciprocal-rank fusion of dense and lexical search, nudged by recency.
+
+        Known time is a hard filter (``published_ts <= cutoff``); within it, newer documents
+        get up to ``RECENCY_WEIGHT`` extra, because the newest report on a changing fact is the
+        likeliest to be the current one.
+        """
+        stores = self._s.stores
+        cutoff = scope.knowledge_cutoff
+        where = stores.chunks.where(
+            tenant,
+            published_before_ts=to_ts(cutoff) if cutoff else None,
+            published_after_ts=None,
+        )
+        depth = max(40, top_k * 4)
+        qvec = query_vector if query_vector is not None else self._s.embedder.embed_query(question)
+        dense = stores.chunks.search_dense(qvec, where, depth)
+        lexical = stores.chunks.search_lexical(self._s.lexical.query(question), where, depth)
+
+        fused: dict[str, float] = {}
+        hits: dict[str, Hit] = {}
+        for ranked in (dense, lexical):
+            for rank, hit in enumerate(ranked):
+                fused[hit.id] = fused.get(hit.id, 0.0) + 1.0 / (RRF_K + rank + 1)
+                hits.setdefault(hit.id, hit)
+        if not fused:
+            return []
+        records = stores.documents.get_many(tenant, [h.payload["doc_id"] for h in hits.values()])
+        live = [h for h in hits.values() if _visible(h, records)]
+        if not live:
+            return []
+        top = max(fused[h.id] for h in live)
+        stamps = [float(h.payload["published_ts"]) for h in live]
+        lo, hi = min(stamps), max(stamps)
+        scored = []
+        for h in live:
+            recency = 0.0 if hi == lo else (float(h.payload["published_ts"]) - lo) / (hi - lo)
+            score = fused[h.id] / top * (1.0 + RECENCY_WEIGHT * recency)
+            scored.append((score, h))
+        scored.sort(key=lambda sh: (-sh[0], sh[1].id))
+        out: list[Evidence] = []
+        per_doc: dict[str, int] = {}
+        for score, h in scored:
+            doc_id = h.payload["doc_id"]
+            if per_doc.get(doc_id, 0) >= 2:
+                continue
+            per_doc[doc_id] = per_doc.get(doc_id, 0) + 1
+            out.append(
+                Evidence(
+                    document_id=doc_id,
+                    version=int(h.payload["version"]),
+                    text=h.payload["text"],
+                    published_at=from_ts(float(h.payload["published_ts"])),
+                    score=round(score if math.isfinite(score) else 0.0, 6),
+                    title=h.payload.get("title"),
+                    url=h.payload.get("url"),
+                )
+            )
+            if len(out) >= top_k:
+                break
+        return out

@@ -1,0 +1,106 @@
+"""Chunk points: dense + BM25 vectors, with the payload every filter needs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.stores.collections import DENSE, LEXICAL, chunks_spec
+from app.stores.engines import (
+    Condition,
+    Engine,
+    Hit,
+    Match,
+    PointRecord,
+    Range,
+    SparseVec,
+    Where,
+    point_uuid,
+)
+
+
+@dataclass(frozen=True)
+class ChunkWrite:
+    index: int
+    text: str
+    dense: np.ndarray
+    lexical: SparseVec
+
+
+class QdrantChunkStore:
+    def __init__(self, engine: Engine, prefix: str, dim: int) -> None:
+        self._engine = engine
+        self._spec = chunks_spec(prefix, dim)
+        engine.ensure(self._spec)
+
+    @property
+    def collection(self) -> str:
+        return self._spec.name
+
+    @staticmethod
+    def point_id(tenant: str, doc_id: str, version: int, index: int) -> str:
+        """uuid5 of (tenant, document, version, chunk): a redelivered task rewrites the same points."""
+        return point_uuid("chunk", tenant, doc_id, version, index)
+
+    def upsert(
+        self,
+        tenant: str,
+        doc_id: str,
+        version: int,
+        published_ts: float,
+        chunks: Sequence[ChunkWrite],
+        *,
+        title: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        points = [
+            PointRecord(
+                self.point_id(tenant, doc_id, version, c.index),
+                {
+                    "tenant": tenant,
+                    "doc_id": doc_id,
+                    "version": version,
+                    "chunk": c.index,
+                    "text": c.text,
+                    "published_ts": published_ts,
+                    "title": title,
+                    "url": url,
+                },
+                {DENSE: c.dense.tolist(), LEXICAL: c.lexical},
+            )
+            for c in chunks
+        ]
+        for start in range(0, len(points), 256):
+            self._engine.upsert(self.collection, points[start : start + 256])
+
+    def delete_versions(self, tenant: str, doc_id: str, keep: int | None = None) -> None:
+        """Remove every chunk of the document except those of version ``keep``."""
+        must: tuple[Condition, ...] = (Match("tenant", tenant), Match("doc_id", doc_id))
+        must_not: tuple[Condition, ...] = (Match("version", keep),) if keep is not None else ()
+        self._engine.delete_where(self.collection, Where(must, must_not))
+
+    def count(self, tenant: str, doc_id: str | None = None, version: int | None = None) -> int:
+        must: list[Condition] = [Match("tenant", tenant)]
+        if doc_id is not None:
+            must.append(Match("doc_id", doc_id))
+        if version is not None:
+            must.append(Match("version", version))
+        return self._engine.count(self.collection, Where(tuple(must)))
+
+    def where(
+        self, tenant: str, *, published_before_ts: float | None, published_after_ts: float | None
+    ) -> Where:
+        must: list[Condition] = [Match("tenant", tenant)]
+        if published_before_ts is not None or published_after_ts is not None:
+            must.append(Range("published_ts", gte=published_after_ts, lte=published_before_ts))
+        return Where(tuple(must))
+
+    def search_dense(self, vector: np.ndarray, where: Where, limit: int) -> list[Hit]:
+        return self._engine.search(self.collection, DENSE, vector.tolist(), where, limit)
+
+    def search_lexical(self, vector: SparseVec, where: Where, limit: int) -> list[Hit]:
+        if not vector.indices:
+            return []
+        return self._engine.search(self.collection, LEXICAL, vector, where, limit)

@@ -1,0 +1,454 @@
+"""Qdrant behind one small interface, with two engines.
+
+``EdgeEngine`` runs the Qdrant engine in-process (qdrant-edge-py, one shard folder per
+collection); ``ClientEngine`` talks to a Qdrant server through qdrant-client (or its local mode,
+which tests use only to exercise the qdrant-client code path). Everything above this module
+speaks the neutral types below, so no caller knows which engine it has.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+IndexKind = Literal["keyword", "float", "integer", "bool", "text"]
+
+
+@dataclass(frozen=True)
+class SparseVec:
+    indices: list[int]
+    values: list[float]
+
+
+VectorValue = list[float] | SparseVec
+
+
+@dataclass
+class PointRecord:
+    id: str
+    payload: dict[str, Any]
+    vectors: dict[str, VectorValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    score: float
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Match:
+    key: str
+    value: str | int | bool | None = None
+    any: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Range:
+    key: str
+    gte: float | None = None
+    gt: float | None = None
+    lte: float | None = None
+    lt: float | None = None
+
+
+@dataclass(frozen=True)
+class IsNull:
+    key: str
+
+
+Condition = Match | Range | IsNull
+
+
+@dataclass(frozen=True)
+class Where:
+    """A conjunction of conditions (``must``) minus a disjunction (``must_not``)."""
+
+    must: tuple[Condition, ...] = ()
+    must_not: tuple[Condition, ...] = ()
+    should: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True)
+class CollectionSpec:
+    name: str
+    dense: dict[str, int]
+    sparse: tuple[str, ...] = ()
+    indexes: dict[str, IndexKind] = field(default_factory=dict)
+
+
+class Engine(Protocol):
+    """The operations chronorag needs from Qdrant; every method is safe from many threads."""
+
+    def ensure(self, spec: CollectionSpec) -> None: ...
+
+    def upsert(self, collection: str, points: Sequence[PointRecord]) -> None: ...
+
+    def set_payload(self, collection: str, ids: Sequence[str], payload: dict[str, Any]) -> None: ...
+
+    def delete(self, collection: str, ids: Sequence[str]) -> None: ...
+
+    def delete_where(self, collection: str, where: Where) -> None: ...
+
+    def retrieve(self, collection: str, ids: Sequence[str]) -> list[PointRecord]: ...
+
+    def scroll(
+        self, collection: str, where: Where | None, limit: int | None = None
+    ) -> list[PointRecord]: ...
+
+    def count(self, collection: str, where: Where | None = None) -> int: ...
+
+    def search(
+        self,
+        collection: str,
+        using: str,
+        vector: VectorValue,
+        where: Where | None,
+        limit: int,
+        *,
+        exact: bool = False,
+    ) -> list[Hit]: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def point_uuid(*parts: object) -> str:
+    """Deterministic point id: a retried write lands on the same point."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "chronorag:" + "/".join(str(p) for p in parts)))
+
+
+# --------------------------------------------------------------------------- edge engine
+
+
+class EdgeEngine:
+    """Embedded Qdrant (qdrant-edge-py): one shard folder per collection under ``root``.
+
+    A shard folder can be opened by one process only (its WAL is locked), so this engine belongs
+    to the process that serves the API and runs the embedded worker.
+    """
+
+    def __init__(self, root: Path) -> None:
+        import qdrant_edge as qe
+
+        self._qe = qe
+        self._root = Path(root)
+        self._root.mkdir(parents=True, exist_ok=True)
+        self._shards: dict[str, Any] = {}
+        self._specs: dict[str, CollectionSpec] = {}
+        self._lock = threading.Lock()
+
+    def ensure(self, spec: CollectionSpec) -> None:
+        qe = self._qe
+        with self._lock:
+            if spec.name in self._shards:
+                return
+            path = self._root / spec.name
+            config = qe.EdgeConfig(
+                vectors={
+                    name: qe.EdgeVectorParams(size=size, distance=qe.Distance.Cosine)
+                    for name, size in spec.dense.items()
+                },
+                sparse_vectors={
+                    name: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)
+                    for name in spec.sparse
+                }
+                or None,
+            )
+            if (path / "edge_config.json").exists() or any(path.glob("segments*")):
+                try:
+                    shard = qe.EdgeShard.load(str(path), config)
+                except Exception as exc:
+                    raise RuntimeError(
+                        f"Cannot open the embedded Qdrant folder {path} ({exc}). An embedded "
+                        "folder belongs to one process: stop the other `chronorag serve` using "
+                        "this --data-dir, or point CHRONORAG_QDRANT_URL at a Qdrant server. If "
+                        "the embedding model changed dimension, use a new data dir."
+                    ) from exc
+            else:
+                shard = qe.EdgeShard.create(str(path), config)
+            kinds = {
+                "keyword": qe.PayloadSchemaType.Keyword,
+                "float": qe.PayloadSchemaType.Float,
+                "integer": qe.PayloadSchemaType.Integer,
+                "bool": qe.PayloadSchemaType.Bool,
+                "text": qe.PayloadSchemaType.Text,
+            }
+            existing = set(shard.info().payload_schema)
+            for key, kind in spec.indexes.items():
+                if key not in existing:
+                    shard.update(qe.UpdateOperation.create_field_index(key, kinds[kind]))
+            self._shards[spec.name] = shard
+            self._specs[spec.name] = spec
+
+    def _shard(self, collection: str) -> Any:
+        try:
+            return self._shards[collection]
+        except KeyError:
+            raise RuntimeError(f"collection {collection!r} was not ensured") from None
+
+    def _vec(self, value: VectorValue) -> Any:
+        if isinstance(value, SparseVec):
+            return self._qe.SparseVector(indices=value.indices, values=value.values)
+        return value
+
+    def _cond(self, cond: Condition) -> Any:
+        qe = self._qe
+        if isinstance(cond, Match):
+            if cond.any is not None:
+                return qe.FieldCondition(key=cond.key, match=qe.MatchAny(list(cond.any)))
+            return qe.FieldCondition(key=cond.key, match=qe.MatchValue(cond.value))
+        if isinstance(cond, Range):
+            rng = qe.RangeFloat(gte=cond.gte, gt=cond.gt, lte=cond.lte, lt=cond.lt)
+            return qe.FieldCondition(key=cond.key, range=rng)
+        return qe.IsNullCondition(cond.key)
+
+    def _filter(self, where: Where | None) -> Any:
+        if where is None or not (where.must or where.must_not or where.should):
+            return None
+        return self._qe.Filter(
+            must=[self._cond(c) for c in where.must] or None,
+            must_not=[self._cond(c) for c in where.must_not] or None,
+            should=[self._cond(c) for c in where.should] or None,
+        )
+
+    def upsert(self, collection: str, points: Sequence[PointRecord]) -> None:
+        if not points:
+            return
+        qe = self._qe
+        batch = [
+            qe.Point(p.id, {k: self._vec(v) for k, v in p.vectors.items()}, p.payload)
+            for p in points
+        ]
+        self._shard(collection).update(qe.UpdateOperation.upsert_points(batch))
+
+    def set_payload(self, collection: str, ids: Sequence[str], payload: dict[str, Any]) -> None:
+        if ids:
+            op = self._qe.UpdateOperation.set_payload(list(ids), payload)
+            self._shard(collection).update(op)
+
+    def delete(self, collection: str, ids: Sequence[str]) -> None:
+        if ids:
+            self._shard(collection).update(self._qe.UpdateOperation.delete_points(list(ids)))
+
+    def delete_where(self, collection: str, where: Where) -> None:
+        op = self._qe.UpdateOperation.delete_points_by_filter(self._filter(where))
+        self._shard(collection).update(op)
+
+    def _record(self, rec: Any) -> PointRecord:
+        return PointRecord(id=str(rec.id), payload=dict(rec.payload or {}))
+
+    def retrieve(self, collection: str, ids: Sequence[str]) -> list[PointRecord]:
+        if not ids:
+            return []
+        recs = self._shard(collection).retrieve(list(ids), with_payload=True, with_vector=False)
+        return [self._record(r) for r in recs]
+
+    def scroll(
+        self, collection: str, where: Where | None, limit: int | None = None
+    ) -> list[PointRecord]:
+        out: list[PointRecord] = []
+        offset: Any = None
+        flt = self._filter(where)
+        while True:
+            page = 1000 if limit is None else min(1000, limit - len(out))
+            req = self._qe.ScrollRequest(offset=offset, limit=page, filter=flt, with_payload=True)
+            recs, offset = self._shard(collection).scroll(req)
+            out.extend(self._record(r) for r in recs)
+            if offset is None or (limit is not None and len(out) >= limit):
+                return out
+
+    def count(self, collection: str, where: Where | None = None) -> int:
+        req = self._qe.CountRequest(filter=self._filter(where), exact=True)
+        return int(self._shard(collection).count(req))
+
+    def search(
+        self,
+        collection: str,
+        using: str,
+        vector: VectorValue,
+        where: Where | None,
+        limit: int,
+        *,
+        exact: bool = False,
+    ) -> list[Hit]:
+        qe = self._qe
+        req = qe.QueryRequest(
+            limit=limit,
+            query=qe.Query.Nearest(self._vec(vector), using=using),
+            filter=self._filter(where),
+            with_payload=True,
+            params=qe.SearchParams(exact=exact) if exact else None,
+        )
+        hits = self._shard(collection).query(req)
+        return [Hit(str(h.id), float(h.score), dict(h.payload or {})) for h in hits]
+
+    def flush(self) -> None:
+        for shard in list(self._shards.values()):
+            shard.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            for shard in self._shards.values():
+                shard.flush()
+                shard.close()
+            self._shards.clear()
+
+
+# --------------------------------------------------------------------------- server engine
+
+
+class ClientEngine:
+    """Qdrant through qdrant-client: a server (``url``) or, for tests only, ``:memory:``."""
+
+    def __init__(self, url: str, api_key: str | None = None) -> None:
+        from qdrant_client import QdrantClient, models
+
+        self._m = models
+        if url == ":memory:":
+            self._client = QdrantClient(location=":memory:")
+        else:
+            self._client = QdrantClient(url=url, api_key=api_key, timeout=30)
+
+    def ensure(self, spec: CollectionSpec) -> None:
+        m = self._m
+        if not self._client.collection_exists(spec.name):
+            self._client.create_collection(
+                spec.name,
+                vectors_config={
+                    n: m.VectorParams(size=s, distance=m.Distance.COSINE)
+                    for n, s in spec.dense.items()
+                },
+                sparse_vectors_config={
+                    n: m.SparseVectorParams(modifier=m.Modifier.IDF) for n in spec.sparse
+                }
+                or None,
+            )
+        else:
+            info = self._client.get_collection(spec.name)
+            params = info.config.params.vectors
+            for n, size in spec.dense.items():
+                have = params.get(n) if isinstance(params, dict) else None
+                if have is not None and have.size != size:
+                    raise RuntimeError(
+                        f"Qdrant collection {spec.name!r} has {n!r} vectors of {have.size} "
+                        f"dimensions but the embedding model gives {size}. Use another "
+                        "CHRONORAG_COLLECTION_PREFIX or drop the collection."
+                    )
+        kinds = {
+            "keyword": m.PayloadSchemaType.KEYWORD,
+            "float": m.PayloadSchemaType.FLOAT,
+            "integer": m.PayloadSchemaType.INTEGER,
+            "bool": m.PayloadSchemaType.BOOL,
+            "text": m.PayloadSchemaType.TEXT,
+        }
+        for key, kind in spec.indexes.items():
+            self._client.create_payload_index(spec.name, key, kinds[kind], wait=True)
+
+    def _vec(self, value: VectorValue) -> Any:
+        if isinstance(value, SparseVec):
+            return self._m.SparseVector(indices=value.indices, values=value.values)
+        return value
+
+    def _cond(self, cond: Condition) -> Any:
+        m = self._m
+        if isinstance(cond, Match):
+            if cond.any is not None:
+                return m.FieldCondition(key=cond.key, match=m.MatchAny(any=list(cond.any)))
+            return m.FieldCondition(key=cond.key, match=m.MatchValue(value=cond.value))
+        if isinstance(cond, Range):
+            rng = m.Range(gte=cond.gte, gt=cond.gt, lte=cond.lte, lt=cond.lt)
+            return m.FieldCondition(key=cond.key, range=rng)
+        return m.IsNullCondition(is_null=m.PayloadField(key=cond.key))
+
+    def _filter(self, where: Where | None) -> Any:
+        if where is None or not (where.must or where.must_not or where.should):
+            return None
+        return self._m.Filter(
+            must=[self._cond(c) for c in where.must] or None,
+            must_not=[self._cond(c) for c in where.must_not] or None,
+            should=[self._cond(c) for c in where.should] or None,
+        )
+
+    def upsert(self, collection: str, points: Sequence[PointRecord]) -> None:
+        if points:
+            structs = [
+                self._m.PointStruct(
+                    id=p.id, vector={k: self._vec(v) for k, v in p.vectors.items()}, payload=p.payload
+                )
+                for p in points
+            ]
+            self._client.upsert(collection, structs, wait=True)
+
+    def set_payload(self, collection: str, ids: Sequence[str], payload: dict[str, Any]) -> None:
+        if ids:
+            self._client.set_payload(collection, payload, points=list(ids), wait=True)
+
+    def delete(self, collection: str, ids: Sequence[str]) -> None:
+        if ids:
+            selector = self._m.PointIdsList(points=list(ids))
+            self._client.delete(collection, points_selector=selector, wait=True)
+
+    def delete_where(self, collection: str, where: Where) -> None:
+        selector = self._m.FilterSelector(filter=self._filter(where))
+        self._client.delete(collection, points_selector=selector, wait=True)
+
+    def retrieve(self, collection: str, ids: Sequence[str]) -> list[PointRecord]:
+        if not ids:
+            return []
+        recs = self._client.retrieve(collection, list(ids), with_payload=True)
+        return [PointRecord(id=str(r.id), payload=dict(r.payload or {})) for r in recs]
+
+    def scroll(
+        self, collection: str, where: Where | None, limit: int | None = None
+    ) -> list[PointRecord]:
+        out: list[PointRecord] = []
+        offset: Any = None
+        while True:
+            page = 1000 if limit is None else min(1000, limit - len(out))
+            recs, offset = self._client.scroll(
+                collection, scroll_filter=self._filter(where), limit=page, offset=offset
+            )
+            out.extend(PointRecord(id=str(r.id), payload=dict(r.payload or {})) for r in recs)
+            if offset is None or (limit is not None and len(out) >= limit):
+                return out
+
+    def count(self, collection: str, where: Where | None = None) -> int:
+        return int(self._client.count(collection, count_filter=self._filter(where)).count)
+
+    def search(
+        self,
+        collection: str,
+        using: str,
+        vector: VectorValue,
+        where: Where | None,
+        limit: int,
+        *,
+        exact: bool = False,
+    ) -> list[Hit]:
+        res = self._client.query_points(
+            collection,
+            query=self._vec(vector),
+            using=using,
+            query_filter=self._filter(where),
+            limit=limit,
+            with_payload=True,
+            search_params=self._m.SearchParams(exact=exact) if exact else None,
+        )
+        return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in res.points]
+
+    def flush(self) -> None:
+        """Server writes are acknowledged after the WAL (``wait=True``): nothing to do."""
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def ids_of(records: Iterable[PointRecord]) -> list[str]:
+    return [r.id for r in records]

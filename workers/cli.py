@@ -1,0 +1,161 @@
+"""The ``chronorag`` command: serve, worker, ingest, ask."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.core.settings import Settings
+    from workers.embedded import build_node
+
+    overrides: dict[str, Any] = {}
+    if args.data_dir:
+        overrides["data_dir"] = Path(args.data_dir)
+    if args.no_worker:
+        overrides["embedded_worker"] = False
+    settings = Settings(**overrides)
+    node = build_node(settings)
+    if settings.embedded_worker:
+        node.start_worker()
+    node.start_reconciler()
+    where = "embedded Qdrant in " + str(settings.data_dir) if settings.embedded else (
+        "Qdrant at " + str(settings.qdrant_url))
+    broker = "Redis " + settings.redis_url if settings.redis_url else "in-memory queue"
+    print(f"chronorag listening on http://{args.host}:{args.port} ({where}; {broker}; "
+          f"worker {'in-process' if settings.embedded_worker else 'external'})", flush=True)
+    try:
+        uvicorn.run(node.api, host=args.host, port=args.port, log_level="warning")
+    finally:
+        node.stop()
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from workers.celery_app import app
+
+    argv = ["worker", "--loglevel", args.loglevel, "--pool", args.pool,
+            "--concurrency", str(args.concurrency), "-Q", args.queues or
+            app.conf.task_default_queue, "--without-gossip", "--without-mingle"]
+    app.worker_main(argv)
+    return 0
+
+
+def _post(client: Any, url: str, doc: dict[str, Any], retries: int = 5) -> Any:
+    for attempt in range(retries):
+        resp = client.post(url, json=doc)
+        if resp.status_code not in (429, 503):
+            return resp
+        time.sleep(float(resp.headers.get("Retry-After", 2 ** attempt)))
+    return resp
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    import httpx
+    from tqdm import tqdm
+
+    path = Path(args.file)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    ok = failed = 0
+    errors: list[str] = []
+    with httpx.Client(base_url=args.url, timeout=60) as client:
+        for n, line in enumerate(tqdm(lines, desc="ingest", unit="doc"), start=1):
+            if not line.strip():
+                continue
+            try:
+                doc = json.loads(line)
+            except json.JSONDecodeError as exc:
+                failed += 1
+                errors.append(f"line {n}: invalid JSON ({exc.msg})")
+                continue
+            if "timestamp" in doc and "published_at" not in doc:
+                doc["published_at"] = doc.pop("timestamp")
+            doc = {k: v for k, v in doc.items() if v is not None and k in (
+                "id", "text", "title", "url", "source", "published_at", "metadata")}
+            resp = _post(client, "/v1/documents", doc)
+            if resp.status_code == 202:
+                ok += 1
+            else:
+                failed += 1
+                errors.append(f"line {n}: {resp.status_code} {resp.json().get('detail', '')}")
+    print(f"accepted {ok}, rejected {failed}")
+    for err in errors[:20]:
+        print("  " + err, file=sys.stderr)
+    return 0 if failed == 0 else 1
+
+
+def _ask(args: argparse.Namespace) -> int:
+    import httpx
+
+    body: dict[str, Any] = {"question": args.question}
+    if args.as_of:
+        body["as_of"] = args.as_of
+    if args.top_k:
+        body["top_k"] = args.top_k
+    resp = httpx.post(f"{args.url}/v1/query", json=body, timeout=60)
+    data = resp.json()
+    if resp.status_code != 200:
+        print(f"error {resp.status_code}: {data.get('detail')}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    print(data["answer"])
+    scope = data["time_scope"]
+    print(f"\ntime scope: {scope}")
+    for i, ev in enumerate(data["evidence"], 1):
+        print(f"[{i}] {ev['document_id']} v{ev['version']} ({ev['published_at']}): "
+              f"{ev['text'][:160]}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("CHRONORAG_LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="chronorag", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the API (with an in-process worker by default)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--data-dir", default=None, help="embedded Qdrant folder (default ./data)")
+    serve.add_argument("--no-worker", action="store_true", help="API only (workers run apart)")
+    serve.set_defaults(func=_serve)
+
+    worker = sub.add_parser("worker", help="a Celery worker (needs Redis and a Qdrant server)")
+    worker.add_argument("--concurrency", type=int, default=2)
+    worker.add_argument("--pool", default="threads", choices=["threads", "prefork", "solo"])
+    worker.add_argument("--queues", default=None)
+    worker.add_argument("--loglevel", default="INFO")
+    worker.set_defaults(func=_worker)
+
+    ingest = sub.add_parser("ingest", help="stream a JSONL file of documents to the service")
+    ingest.add_argument("file")
+    ingest.add_argument("--url", default=DEFAULT_URL)
+    ingest.set_defaults(func=_ingest)
+
+    ask = sub.add_parser("ask", help="ask a question")
+    ask.add_argument("question")
+    ask.add_argument("--as-of", default=None)
+    ask.add_argument("--top-k", type=int, default=None)
+    ask.add_argument("--url", default=DEFAULT_URL)
+    ask.add_argument("--json", action="store_true")
+    ask.set_defaults(func=_ask)
+
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,98 @@
+"""The one-process topology: API + a Celery worker + embedded Qdrant in one process.
+
+An embedded Qdrant folder belongs to one process, so the worker lives inside the API process
+here. It consumes the real Redis broker when one is configured (so queued work survives a
+restart), or Celery's in-memory transport otherwise. The task code is the same that separate
+``celery worker`` processes run against a Qdrant server.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from celery import Celery
+from fastapi import FastAPI
+
+from app.api.context import ApiContext
+from app.api.main import create_api
+from app.core.services import Services, build_services
+from app.core.settings import Settings
+from app.graph_index import build_graph_api
+from app.ingest.intake import IntakeService
+from app.ingest.reconcile import Reconciler
+from app.retrieval.service import QueryService
+from workers import runtime
+from workers.celery_app import create_celery
+from workers.dispatch import CeleryDispatcher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Node:
+    """Everything one serve process runs; ``stop()`` shuts it down cleanly."""
+
+    settings: Settings
+    services: Services
+    celery: Celery
+    api: FastAPI
+    reconciler: Reconciler
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _worker: Any = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def start_worker(self) -> None:
+        import workers.tasks  # noqa: F401  (registers the shared tasks)
+
+        s = self.settings
+        self._worker = self.celery.WorkController(
+            pool_cls="threads",
+            concurrency=s.embedded_worker_concurrency,
+            without_heartbeat=True,
+            without_mingle=True,
+            without_gossip=True,
+            queues=[s.celery_queue],
+            loglevel="INFO",
+        )
+        thread = threading.Thread(target=self._worker.start, name="celery-worker", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def start_reconciler(self, every_s: float = 15.0) -> None:
+        def loop() -> None:
+            while not self._stop.wait(every_s):
+                try:
+                    self.reconciler.run_once()
+                except Exception:
+                    log.exception("reconciler pass failed")
+
+        thread = threading.Thread(target=loop, name="reconciler", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.stop(in_sighandler=False)
+        self.services.close()
+
+
+def build_node(settings: Settings, services: Services | None = None) -> Node:
+    services = services or build_services(settings)
+    celery = create_celery(settings)
+    dispatcher = CeleryDispatcher(celery, settings.celery_queue)
+    services.dispatcher = dispatcher
+    rt = runtime.build_runtime(services)
+    runtime.install(rt)
+    graph = build_graph_api(services)
+    context = ApiContext(
+        services=services,
+        intake=IntakeService(settings, services.stores.documents, services.locker, dispatcher),
+        queries=QueryService(services, graph),
+        graph=graph,
+    )
+    reconciler = Reconciler(services.stores.documents, dispatcher, stale_after_s=60.0)
+    return Node(settings, services, celery, create_api(context), reconciler)

@@ -1,0 +1,62 @@
+"""Celery tasks: thin, like web views. Take ids, set the retry/ack policy, call the pipeline."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import shared_task
+
+from app.core.errors import Unavailable
+from workers.runtime import get_runtime
+
+log = logging.getLogger(__name__)
+
+try:  # transient failures worth a retry; never invalid input
+    import httpx
+    import redis
+
+    TRANSIENT: tuple[type[BaseException], ...] = (
+        Unavailable,
+        ConnectionError,
+        TimeoutError,
+        redis.ConnectionError,
+        redis.TimeoutError,
+        httpx.TransportError,
+    )
+except ImportError:  # pragma: no cover
+    TRANSIENT = (Unavailable, ConnectionError, TimeoutError)
+
+TASK_OPTIONS: dict[str, Any] = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "max_retries": 5,
+}
+
+
+@shared_task(name="chronorag.ingest_document", **TASK_OPTIONS)
+def ingest_document(self: Any, tenant: str, doc_id: str, version: int) -> str:
+    """Index one document version; idempotent, so redelivery after a crash is harmless."""
+    pipeline = get_runtime().pipeline
+    try:
+        return pipeline.ingest(tenant, doc_id, version)
+    except TRANSIENT as exc:
+        if self.request.retries >= self.max_retries:
+            pipeline.mark_failed(tenant, doc_id, version, f"gave up after retries: {exc}")
+            return "failed"
+        raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1))) from exc
+    except Exception as exc:
+        log.exception("ingest of %s v%d failed", doc_id, version)
+        pipeline.mark_failed(tenant, doc_id, version, f"{type(exc).__name__}: {exc}")
+        return "failed"
+
+
+@shared_task(name="chronorag.delete_document", **TASK_OPTIONS)
+def delete_document(self: Any, tenant: str, doc_id: str) -> str:
+    """Remove everything derived from a document; idempotent."""
+    pipeline = get_runtime().pipeline
+    try:
+        return pipeline.delete(tenant, doc_id)
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1))) from exc
