@@ -62,7 +62,14 @@ class Node:
         self._threads.append(thread)
 
     def start_reconciler(self, every_s: float = 15.0) -> None:
+        """Re-dispatch unfinished documents now (an in-memory queue starts empty after a
+        restart) and then periodically."""
+
         def loop() -> None:
+            try:
+                Reconciler(self.services.stores.documents, self.reconciler.dispatcher, 0).run_once()
+            except Exception:
+                log.exception("start-up reconcile failed")
             while not self._stop.wait(every_s):
                 try:
                     self.reconciler.run_once()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -60,7 +61,7 @@ UPLOAD_BODY = {
 
 
 def _accepted(request: Request, response: Response, acc: Accepted) -> DocumentAccepted:
-    url = str(request.url_for("get_document", doc_id=acc.doc_id).path)
+    url = "/v1/documents/" + quote(acc.doc_id, safe="")
     response.headers["Location"] = url
     return DocumentAccepted(id=acc.doc_id, version=acc.version, status=acc.status, status_url=url)
 
@@ -86,7 +87,8 @@ async def _document_input(request: Request, ctx: ApiContext) -> DocumentInput:
     limit = ctx.services.settings.max_document_bytes * 2 + 65_536
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
-        await read_body(request, limit)  # enforces the size limit before parsing the form
+        # Read under the size limit first; Starlette then parses the form from the cached body.
+        request._body = await read_body(request, limit)
         form = await request.form()
         upload = form.get("file")
         if upload is None or isinstance(upload, str):

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     collection_prefix: str = "chronorag"
 
     # Everything in motion. ``None`` → Celery's in-memory transport (embedded topology only).
-    redis_url: str | None = "redis://127.0.0.1:6379/0"
+    redis_url: str | None = None
     celery_queue: str = "ingest"
     embed_queue: str = "embed"
     visibility_timeout_s: int = 3600

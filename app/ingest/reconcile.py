@@ -23,21 +23,21 @@ class Reconciler:
         self, documents: QdrantDocumentStore, dispatcher: Dispatcher, stale_after_s: float
     ) -> None:
         self._documents = documents
-        self._dispatcher = dispatcher
+        self.dispatcher = dispatcher
         self._stale_after_s = stale_after_s
 
     def run_once(self) -> int:
         cutoff = time.time() - self._stale_after_s
         redone = 0
-        if self._dispatcher.backlog() > 0:
+        if self.dispatcher.backlog() > 0:
             # Work is still queued: stale records are most likely behind it, not lost.
             return 0
         try:
             for record in self._documents.with_status(["pending", "deleting"], cutoff):
                 if record.status == "pending":
-                    self._dispatcher.ingest(record.tenant, record.doc_id, record.version)
+                    self.dispatcher.ingest(record.tenant, record.doc_id, record.version)
                 else:
-                    self._dispatcher.delete(record.tenant, record.doc_id)
+                    self.dispatcher.delete(record.tenant, record.doc_id)
                 redone += 1
         except Unavailable as exc:
             log.warning("reconciler: queue unavailable (%s); will try again", exc)
