@@ -1,14 +1,483 @@
-"""Wiring of the temporal-graph indexers (filled in with the graph feature)."""
+"""The temporal knowledge graph inside the service: indexing facts, summaries, graph answers.
+
+``graph/`` holds the rules (facts, supersede, hierarchy, PageRank); this module connects them
+to the stores, the embedder and the queue. Facts and time nodes live in Qdrant; networkx only
+ever holds the working graph of one query.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import numpy as np
+
+from app.core.errors import InvalidInput, NotFound
+from app.core.models import DocumentRecord
 from app.core.services import Services
-from app.ingest.pipeline import KnowledgeIndexer
+from app.core.timeutil import utcnow
+from app.ingest.chunking import Chunk
+from app.retrieval.scope import TimeScope
+from app.retrieval.search import Evidence
+from app.stores.facts import QdrantFactStore, QdrantTimeNodeStore, TimeNode, fact_text
+from graph.entities import EntityResolver, entity_key
+from graph.extract import FactExtractor, RuleFactExtractor
+from graph.facts import Fact, doc_id_of, merge_support, remove_support, source_id
+from graph.hierarchy import ExtractiveSummarizer, Summarizer, propagate_dirty, touched_nodes
+from graph.subgraph import build_subgraph, rank_facts
+from graph.temporal import ResolvedFact, resolve_timeline, valid_at, valid_in
+from graph.timeparse import TimeSpan, parse_period
+
+log = logging.getLogger(__name__)
+_EPS = timedelta(microseconds=1)
 
 
-def build_graph_indexers(services: Services) -> list[KnowledgeIndexer]:
-    return []
+@dataclass
+class GraphStores:
+    facts: QdrantFactStore
+    nodes: QdrantTimeNodeStore
 
 
-def build_graph_api(services: Services) -> None:
+def graph_stores(services: Services) -> GraphStores:
+    s = services.settings
+    dim = services.embedder.dimension
+    return GraphStores(
+        facts=QdrantFactStore(services.stores.engine, s.collection_prefix, dim),
+        nodes=QdrantTimeNodeStore(services.stores.engine, s.collection_prefix, dim),
+    )
+
+
+class SummaryScheduler(Protocol):
+    def schedule(self, tenant: str, labels: Sequence[str]) -> None: ...
+
+
+class GraphIndexer:
+    """Turns a document version into facts and folds them into the graph (KnowledgeIndexer).
+
+    Idempotent: fact ids are deterministic and support is a set keyed by "doc@version", so
+    indexing the same version twice changes nothing. Each fact is read-modified-written
+    under its own lock, because two documents may support the same fact concurrently.
+    """
+
+    def __init__(
+        self,
+        services: Services,
+        stores: GraphStores,
+        extractor: FactExtractor,
+        scheduler: SummaryScheduler | None = None,
+    ) -> None:
+        self._s = services
+        self._stores = stores
+        self._extractor = extractor
+        self._scheduler = scheduler
+
+    def extract(self, record: DocumentRecord) -> list[Fact]:
+        resolver = EntityResolver()
+        resolver.begin_document()
+        resolver.scan(record.text)
+        source = source_id(record.doc_id, record.version)
+        facts: dict[str, Fact] = {}
+        for ex in self._extractor.extract(record.text, record.published_at):
+            try:
+                fact = Fact.from_source(
+                    tenant=record.tenant,
+                    subject=ex.subject,
+                    subject_key=resolver.resolve(ex.subject),
+                    relation=ex.relation,
+                    object=ex.object,
+                    object_key=resolver.resolve(ex.object),
+                    valid_from=ex.valid_from,
+                    valid_to=ex.valid_to,
+                    source=source,
+                    published_at=record.published_at,
+                    sentence=ex.sentence,
+                    negated=ex.negated,
+                )
+            except ValueError as exc:
+                log.debug("dropping fact from %s: %s", record.doc_id, exc)
+                continue
+            if not fact.subject_key or not fact.object_key:
+                continue
+            facts[fact.id] = merge_support(facts.get(fact.id), fact)
+        return list(facts.values())
+
+    def index(self, record: DocumentRecord, chunks: Sequence[Chunk]) -> int:
+        new = self.extract(record)
+        if not new:
+            return 0
+        merged: list[Fact] = []
+        for fact in new:
+            with self._s.locker.hold(f"fact:{record.tenant}:{fact.id}"):
+                existing = self._stores.facts.get([fact.id]).get(fact.id)
+                combined = merge_support(existing, fact)
+                vector = self._s.embedder.embed_documents([fact_text(combined)])
+                self._stores.facts.put([combined], vector)
+                merged.append(combined)
+        self._touch(record.tenant, touched_nodes(merged))
+        return len(new)
+
+    def forget(self, tenant: str, doc_id: str, keep_version: int | None) -> None:
+        """Withdraw the document's support (all versions but ``keep_version``)."""
+        keep = source_id(doc_id, keep_version) if keep_version is not None else None
+        touched: set[str] = set()
+        for fact in self._stores.facts.of_document(tenant, doc_id):
+            with self._s.locker.hold(f"fact:{tenant}:{fact.id}"):
+                current = self._stores.facts.get([fact.id]).get(fact.id)
+                if current is None:
+                    continue
+                drop = {s for s in current.sources if doc_id_of(s) == doc_id and s != keep}
+                if not drop:
+                    continue
+                touched |= touched_nodes([current])
+                remaining = remove_support(current, drop)
+                if remaining is None:
+                    self._stores.facts.delete([current.id])
+                else:
+                    vector = self._s.embedder.embed_documents([fact_text(remaining)])
+                    self._stores.facts.put([remaining], vector)
+        self._touch(tenant, touched)
+
+    def _touch(self, tenant: str, labels: Iterable[str]) -> None:
+        labels = propagate_dirty(labels)
+        if not labels:
+            return
+        self._stores.nodes.mark_dirty(tenant, labels, utcnow())
+        if self._scheduler is not None:
+            self._scheduler.schedule(tenant, labels)
+
+
+class TimeNodeSummaries:
+    """Re-summarises dirty time nodes, children before parents, one lock per node."""
+
+    def __init__(
+        self, services: Services, stores: GraphStores, summarizer: Summarizer | None = None
+    ) -> None:
+        self._s = services
+        self._stores = stores
+        self._summarizer = summarizer or ExtractiveSummarizer()
+
+    def compute(self, tenant: str, label: str) -> tuple[str, list[ResolvedFact]]:
+        """The summary of a node from the facts as they are now (not persisted)."""
+        facts = self._stores.facts.of_period(tenant, label)
+        resolved = resolve_timeline(facts)
+        children = self._child_summaries(tenant, label)
+        return self._summarizer.summarize(label, resolved, children), resolved
+
+    def _child_summaries(self, tenant: str, label: str) -> list[str]:
+        span = parse_period(label)
+        child_gran = {"year": "quarter", "quarter": "month", "month": "day"}.get(span.granularity)
+        if child_gran is None:
+            return []
+        labels = []
+        cursor = span.start
+        while cursor < span.end:
+            child = TimeSpan.of(cursor, child_gran)  # type: ignore[arg-type]
+            labels.append(child.label)
+            cursor = child.end
+        nodes = self._stores.nodes.get_many(tenant, labels)
+        ordered = sorted(nodes.values(), key=lambda n: (-n.fact_count, n.label))
+        return [n.summary for n in ordered if n.summary]
+
+    def run(self, tenant: str, labels: Sequence[str]) -> int:
+        done = 0
+        for label in propagate_dirty(labels):
+            with self._s.locker.hold(f"node:{tenant}:{label}", timeout_s=60):
+                summary, resolved = self.compute(tenant, label)
+                vector = self._s.embedder.embed_documents([summary])[0] if summary else None
+                node = TimeNode(tenant, label, parse_period(label).granularity, summary, False,
+                                utcnow(), len(resolved))
+                self._stores.nodes.put(node, vector)
+                done += 1
+        return done
+
+
+class DebouncedScheduler:
+    """Coalesces summary requests: a node already scheduled is not scheduled again.
+
+    The marker is cleared when the summary task starts, so an update arriving while a node is
+    being summarised schedules one more run and is never missed.
+    """
+
+    def __init__(self, services: Services, send: Callable[[str, list[str]], None],
+                 debounce_s: float) -> None:
+        self._s = services
+        self._send = send
+        self._debounce_s = debounce_s
+        self._local: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def _key(self, tenant: str, label: str) -> str:
+        return f"chronorag:summary-scheduled:{tenant}:{label}"
+
+    def schedule(self, tenant: str, labels: Sequence[str]) -> None:
+        fresh = [label for label in labels if self._claim(self._key(tenant, label))]
+        if fresh:
+            self._send(tenant, fresh)
+
+    def _claim(self, key: str) -> bool:
+        ttl = max(30, int(self._debounce_s * 10))
+        if self._s.redis is not None:
+            return bool(self._s.redis.set(key, "1", nx=True, ex=ttl))
+        with self._lock:
+            now = time.monotonic()
+            if self._local.get(key, 0.0) > now:
+                return False
+            self._local[key] = now + ttl
+            return True
+
+    def release(self, tenant: str, labels: Sequence[str]) -> None:
+        keys = [self._key(tenant, label) for label in labels]
+        if self._s.redis is not None:
+            self._s.redis.delete(*keys)
+        else:
+            with self._lock:
+                for key in keys:
+                    self._local.pop(key, None)
+
+
+# --------------------------------------------------------------------------- answering
+
+_AUX = frozenset("is are was were does do did has have had can could will would should".split())
+_QWORDS = frozenset("who what which when where whom whose how why".split())
+_CAP_SPAN = re.compile(
+    r"(?:[A-Z][\w.'&-]*|\d+[\w.]*)(?:\s+(?:(?:of|the|for|and|de|du|von|van|da|di|&)\s+)*"
+    r"(?:[A-Z][\w.'&-]*|\d+[\w.]*))*"
+)
+_WORD = re.compile(r"[a-z0-9]+")
+SUMMARY_CUES = re.compile(r"\bwhat\s+(?:happened|changed|was\s+new|were\s+the\s+changes)\b", re.I)
+
+
+def question_mentions(question: str) -> list[str]:
+    """Capitalised spans of a question, the candidates for entity linking."""
+    spans = []
+    for m in _CAP_SPAN.finditer(question):
+        words = m.group(0).split()
+        while words and words[0].lower() in (_AUX | _QWORDS | {"the", "as", "in", "on"}):
+            words = words[1:]
+        if words:
+            spans.append(" ".join(words).rstrip("?.,;:"))
+    return [s for s in spans if s]
+
+
+def _tokens(key: str) -> set[str]:
+    return set(_WORD.findall(key))
+
+
+def link_score(mention_keys: Sequence[str], key: str) -> float:
+    """How well an entity key matches one of the question's mentions.
+
+    1 for the same key, 0.8 when one name's words contain the other's ("Hull City" in "Hull
+    City AFC"), otherwise the Jaccard overlap of their words.
+    """
+    toks = _tokens(key)
+    best = 0.0
+    for mk in mention_keys:
+        if mk == key:
+            return 1.0
+        mt = _tokens(mk)
+        inter = len(toks & mt)
+        if not inter:
+            continue
+        contained = inter == min(len(toks), len(mt))
+        best = max(best, 0.8 if contained else inter / len(toks | mt))
+    return best
+
+
+def fact_public(r: ResolvedFact) -> dict[str, Any]:
+    return {
+        "subject": r.fact.subject,
+        "relation": r.fact.relation,
+        "object": r.fact.object,
+        "valid_from": r.valid_from,
+        "valid_to": r.valid_to,
+        "known_from": r.known_from,
+        "known_to": r.known_to,
+        "sources": sorted(r.fact.sources),
+    }
+
+
+class GraphAnswerer:
+    """Answers from the facts valid in the question's scope (TG-RAG's temporal subgraph)."""
+
+    def __init__(self, services: Services, stores: GraphStores,
+                 summaries: TimeNodeSummaries) -> None:
+        self._s = services
+        self._stores = stores
+        self._summaries = summaries
+
+    def _candidates(
+        self, tenant: str, question: str, cutoff: datetime | None
+    ) -> tuple[list[Fact], list[str], dict[str, float]]:
+        mentions = question_mentions(question)
+        keys = [entity_key(m) for m in mentions]
+        keys = [k for k in keys if k]
+        qvec = self._s.embedder.embed_query(question)
+        by_id: dict[str, Fact] = {}
+        sims: dict[str, float] = {}
+        for fact in self._stores.facts.of_entities(tenant, keys, cutoff):
+            by_id[fact.id] = fact
+        for fact, score in self._stores.facts.search(tenant, qvec, cutoff, 60):
+            by_id.setdefault(fact.id, fact)
+            sims[fact.id] = score
+        missing = [f for f in by_id.values() if f.id not in sims]
+        if missing:
+            vecs = self._s.embedder.embed_documents([fact_text(f) for f in missing])
+            for f, v in zip(missing, vecs, strict=True):
+                sims[f.id] = float(np.dot(qvec, v))
+        # Rivals: facts that can close a candidate must be present, or it stays open.
+        pairs = set()
+        for f in by_id.values():
+            pairs.add((f.relation, "subject_key", f.subject_key))
+            pairs.add((f.relation, "object_key", f.object_key))
+        for fact in self._stores.facts.of_relation_groups(tenant, pairs):
+            if cutoff is None or fact.known_from <= cutoff:
+                by_id.setdefault(fact.id, fact)
+        return list(by_id.values()), keys, sims
+
+    def answer(
+        self, tenant: str, question: str, scope: TimeScope, evidence: list[Evidence]
+    ) -> tuple[str | None, list[dict[str, Any]]]:
+        q = scope.question or question
+        if scope.start is not None and scope.end is not None and SUMMARY_CUES.search(q):
+            return self._period_answer(tenant, scope)
+        cutoff = scope.as_of
+        facts, keys, sims = self._candidates(tenant, q, cutoff)
+        if not facts:
+            return None, []
+        resolved = resolve_timeline(facts, as_of=cutoff)
+        moment = scope.reference or cutoff or utcnow()
+        if scope.start is not None and scope.end is not None and scope.as_of is None:
+            current = [r for r in resolved if valid_in(r, scope.start, scope.end)]
+            # Prefer what still held at the end of the window.
+            at_end = [r for r in current if valid_at(r, scope.end - _EPS)]
+            current = at_end or current
+        else:
+            current = [r for r in resolved if valid_at(r, moment - _EPS)]
+        if not current:
+            return None, []
+        graph = build_subgraph(current)
+        ppr = dict((r.id, s) for r, s in rank_facts(graph, keys))
+        top_ppr = max(ppr.values(), default=0.0) or 1.0
+
+        def score(r: ResolvedFact) -> float:
+            link = max(link_score(keys, r.fact.subject_key), link_score(keys, r.fact.object_key))
+            return sims.get(r.id, 0.0) + 0.6 * link + 0.2 * ppr.get(r.id, 0.0) / top_ppr
+
+        ranked = sorted(current, key=lambda r: (-score(r), -r.valid_from.timestamp(), r.id))
+        public = [fact_public(r) for r in ranked[:5]]
+        first = q.strip().split(" ", 1)[0].lower()
+        if first in _AUX:
+            return self._yes_no(keys, ranked, score), public
+        best = ranked[0]
+        if max(link_score(keys, best.fact.subject_key), link_score(keys, best.fact.object_key)) \
+                < 0.5:
+            return None, public
+        subj = link_score(keys, best.fact.subject_key)
+        obj = link_score(keys, best.fact.object_key)
+        return (best.fact.subject if obj > subj else best.fact.object), public
+
+    def _yes_no(
+        self, keys: Sequence[str], ranked: Sequence[ResolvedFact],
+        score: Callable[[ResolvedFact], float],
+    ) -> str:
+        """Yes when a fact valid then links two of the question's entities, else no."""
+        for r in ranked[:10]:
+            s = link_score(keys, r.fact.subject_key)
+            o = link_score(keys, r.fact.object_key)
+            if s >= 0.5 and o >= 0.5:
+                return f"Yes: {r.fact.subject} {r.fact.relation} {r.fact.object}."
+        if ranked:
+            r = ranked[0]
+            return f"No: {r.fact.subject} {r.fact.relation} {r.fact.object}."
+        return "No."
+
+    def _period_answer(
+        self, tenant: str, scope: TimeScope
+    ) -> tuple[str | None, list[dict[str, Any]]]:
+        assert scope.start is not None and scope.end is not None
+        label = _period_label(scope.start, scope.end)
+        if label is None:
+            return None, []
+        summary, resolved = self._summaries.compute(tenant, label)
+        inside = [r for r in resolved if valid_in(r, scope.start, scope.end)]
+        inside.sort(key=lambda r: (-len(r.fact.sources), r.valid_from, r.id))
+        return (summary or None), [fact_public(r) for r in inside[:10]]
+
+    def timeline(self, tenant: str, name: str, as_of: datetime | None) -> dict[str, Any]:
+        key = entity_key(name)
+        if not key:
+            raise InvalidInput("name: no entity name left after normalisation")
+        facts = self._stores.facts.of_entities(tenant, [key], as_of)
+        if not facts:
+            raise NotFound(f"no facts about {name!r}")
+        pairs = {(f.relation, "subject_key", f.subject_key) for f in facts} | {
+            (f.relation, "object_key", f.object_key) for f in facts}
+        rivals = self._stores.facts.of_relation_groups(tenant, pairs)
+        resolved = resolve_timeline([*facts, *rivals], as_of=as_of)
+        mine = [r for r in resolved if key in (r.fact.subject_key, r.fact.object_key)]
+        display = next((r.fact.subject if r.fact.subject_key == key else r.fact.object
+                        for r in mine), name)
+        return {"entity": display, "key": key, "as_of": as_of,
+                "facts": [fact_public(r) for r in mine]}
+
+    def period(self, tenant: str, period: str) -> dict[str, Any]:
+        try:
+            span = parse_period(period)
+        except ValueError as exc:
+            raise InvalidInput(f"period: {exc}") from None
+        node = self._stores.nodes.get(tenant, span.label)
+        summary, resolved = self._summaries.compute(tenant, span.label)
+        inside = [r for r in resolved if valid_in(r, span.start, span.end)]
+        inside.sort(key=lambda r: (r.valid_from, r.id))
+        return {
+            "period": span.label,
+            "granularity": span.granularity,
+            "start": span.start,
+            "end": span.end,
+            "summary": summary,
+            "stored_summary_fresh": bool(node and not node.dirty),
+            "facts": [fact_public(r) for r in inside],
+        }
+
+
+
+
+def _period_label(start: datetime, end: datetime) -> str | None:
+    for gran in ("day", "month", "quarter", "year"):
+        span = TimeSpan.of(start, gran)  # type: ignore[arg-type]
+        if span.start == start and span.end == end:
+            return span.label
     return None
+
+
+@dataclass
+class Graph:
+    stores: GraphStores
+    indexer: GraphIndexer
+    summaries: TimeNodeSummaries
+    answerer: GraphAnswerer
+    scheduler: DebouncedScheduler | None
+
+
+def build_graph(
+    services: Services, send_summaries: Callable[[str, list[str]], None] | None = None
+) -> Graph:
+    stores = graph_stores(services)
+    scheduler = (DebouncedScheduler(services, send_summaries, services.settings.summary_debounce_s)
+                 if send_summaries else None)
+    summaries = TimeNodeSummaries(services, stores)
+    return Graph(
+        stores=stores,
+        indexer=GraphIndexer(services, stores, RuleFactExtractor(), scheduler),
+        summaries=summaries,
+        answerer=GraphAnswerer(services, stores, summaries),
+        scheduler=scheduler,
+    )
+
+

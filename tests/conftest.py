@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -89,11 +90,20 @@ class ServeProcess:
                 self.kill()
 
 
+WEBHOOK_SECRET = "test-webhook-secret-5f0c1d"
+GITHUB_WEBHOOK_SECRET = "test-github-secret-8a2e4b"
+WEBHOOK_SOURCES = {
+    "newswire": {"secret": WEBHOOK_SECRET, "mode": "chronorag"},
+    "gh": {"secret": GITHUB_WEBHOOK_SECRET, "mode": "github"},
+}
+
+
 def serve_env(redis_url: str) -> dict[str, str]:
     return {
         "CHRONORAG_REDIS_URL": redis_url,
         "CHRONORAG_CELERY_QUEUE": f"test-{uuid.uuid4().hex[:12]}",
         "CHRONORAG_LOG_LEVEL": "INFO",
+        "CHRONORAG_WEBHOOK_SECRETS": json.dumps(WEBHOOK_SOURCES),
     }
 
 

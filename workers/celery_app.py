@@ -1,7 +1,10 @@
 """The Celery application, configured from settings.
 
 ``celery -A workers.celery_app worker`` imports this module; ``create_celery`` is what the
-embedded runner calls with its own settings.
+embedded runner calls with its own settings. ``celery -A workers.celery_app beat`` (one beat
+process per deployment) sends ``chronorag.reconcile`` every ``reconcile_every_s``: in the
+distributed topology that is what re-dispatches documents whose task was lost; the one-process
+``chronorag serve`` runs the same reconciler in a thread instead.
 """
 
 from __future__ import annotations
@@ -28,6 +31,14 @@ def create_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         enable_utc=True,
         timezone="UTC",
+        beat_schedule={
+            "chronorag-reconcile": {
+                "task": "chronorag.reconcile",
+                "schedule": settings.reconcile_every_s,
+                # A pass that could not start before the next one is due is only a duplicate.
+                "options": {"queue": settings.celery_queue, "expires": settings.reconcile_every_s},
+            }
+        },
     )
     celery.conf.chronorag_settings = settings
     return celery

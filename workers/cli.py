@@ -1,4 +1,4 @@
-"""The ``chronorag`` command: serve, worker, ingest, ask."""
+"""The ``chronorag`` command: serve, worker, stream-consumer, ingest, ask, hash-key."""
 
 from __future__ import annotations
 
@@ -16,20 +16,30 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
+    from pydantic import ValidationError
 
     from app.core.settings import Settings
-    from workers.embedded import build_node
 
     overrides: dict[str, Any] = {}
     if args.data_dir:
         overrides["data_dir"] = Path(args.data_dir)
     if args.no_worker:
         overrides["embedded_worker"] = False
-    settings = Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        # Print each fix-it message, never the input (it may hold secrets).
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "settings"
+            print(f"chronorag: invalid configuration ({where}): {err['msg']}", file=sys.stderr)
+        return 2
+    from workers.embedded import build_node  # after validation: importing it reads settings
+
     node = build_node(settings)
     if settings.embedded_worker:
         node.start_worker()
     node.start_reconciler()
+    node.start_stream_consumer()
     where = "embedded Qdrant in " + str(settings.data_dir) if settings.embedded else (
         "Qdrant at " + str(settings.qdrant_url))
     broker = "Redis " + settings.redis_url if settings.redis_url else "in-memory queue"
@@ -52,6 +62,47 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stream_consumer(args: argparse.Namespace) -> int:
+    """Record documents from the Redis intake stream; no API and no embedding model."""
+    import signal
+    import threading
+
+    from pydantic import ValidationError
+
+    from app.core.errors import ConfigurationError
+    from app.core.settings import Settings
+
+    overrides: dict[str, Any] = {}
+    if args.data_dir:
+        overrides["data_dir"] = Path(args.data_dir)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "settings"
+            print(f"chronorag: invalid configuration ({where}): {err['msg']}", file=sys.stderr)
+        return 2
+    from workers.stream import build_standalone_consumer
+
+    try:
+        standalone = build_standalone_consumer(settings)
+    except (ConfigurationError, RuntimeError) as exc:
+        print(f"chronorag: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    consumer = standalone.consumer
+    print(f"chronorag stream-consumer {consumer.name} reading {consumer.stream} "
+          f"(group {consumer.group}; ingest queue {settings.celery_queue})", flush=True)
+    try:
+        consumer.run(stop)
+    finally:
+        standalone.close()
+    print(f"stopped: {consumer.stats.line()}", flush=True)
+    return 0
+
+
 def _post(client: Any, url: str, doc: dict[str, Any], retries: int = 5) -> Any:
     for attempt in range(retries):
         resp = client.post(url, json=doc)
@@ -69,7 +120,7 @@ def _ingest(args: argparse.Namespace) -> int:
     lines = path.read_text(encoding="utf-8").splitlines()
     ok = failed = 0
     errors: list[str] = []
-    with httpx.Client(base_url=args.url, timeout=60) as client:
+    with httpx.Client(base_url=args.url, timeout=60, headers=_auth(args)) as client:
         for n, line in enumerate(tqdm(lines, desc="ingest", unit="doc"), start=1):
             if not line.strip():
                 continue
@@ -95,6 +146,17 @@ def _ingest(args: argparse.Namespace) -> int:
     return 0 if failed == 0 else 1
 
 
+def _auth(args: argparse.Namespace) -> dict[str, str]:
+    return {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
+
+
+def _hash_key(args: argparse.Namespace) -> int:
+    from app.core.security import hash_api_key
+
+    print(hash_api_key(args.key))
+    return 0
+
+
 def _ask(args: argparse.Namespace) -> int:
     import httpx
 
@@ -103,7 +165,7 @@ def _ask(args: argparse.Namespace) -> int:
         body["as_of"] = args.as_of
     if args.top_k:
         body["top_k"] = args.top_k
-    resp = httpx.post(f"{args.url}/v1/query", json=body, timeout=60)
+    resp = httpx.post(f"{args.url}/v1/query", json=body, timeout=60, headers=_auth(args))
     data = resp.json()
     if resp.status_code != 200:
         print(f"error {resp.status_code}: {data.get('detail')}", file=sys.stderr)
@@ -140,9 +202,20 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--loglevel", default="INFO")
     worker.set_defaults(func=_worker)
 
+    consumer = sub.add_parser(
+        "stream-consumer",
+        help="record documents from the Redis intake stream (distributed topology; no API)",
+    )
+    consumer.add_argument(
+        "--data-dir", default=None, help="embedded Qdrant folder, when no serve holds it"
+    )
+    consumer.set_defaults(func=_stream_consumer)
+
     ingest = sub.add_parser("ingest", help="stream a JSONL file of documents to the service")
     ingest.add_argument("file")
     ingest.add_argument("--url", default=DEFAULT_URL)
+    ingest.add_argument("--api-key", default=os.environ.get("CHRONORAG_API_KEY"),
+                        help="sent as a Bearer token (default $CHRONORAG_API_KEY)")
     ingest.set_defaults(func=_ingest)
 
     ask = sub.add_parser("ask", help="ask a question")
@@ -151,7 +224,15 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--top-k", type=int, default=None)
     ask.add_argument("--url", default=DEFAULT_URL)
     ask.add_argument("--json", action="store_true")
+    ask.add_argument("--api-key", default=os.environ.get("CHRONORAG_API_KEY"),
+                     help="sent as a Bearer token (default $CHRONORAG_API_KEY)")
     ask.set_defaults(func=_ask)
+
+    hash_key = sub.add_parser(
+        "hash-key", help="print the sha256 under which CHRONORAG_API_KEYS stores an API key"
+    )
+    hash_key.add_argument("key")
+    hash_key.set_defaults(func=_hash_key)
 
     args = parser.parse_args(argv)
     return int(args.func(args))

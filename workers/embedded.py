@@ -20,13 +20,17 @@ from app.api.context import ApiContext
 from app.api.main import create_api
 from app.core.services import Services, build_services
 from app.core.settings import Settings
-from app.graph_index import build_graph_api
+from app.ingest.backpressure import Backpressure
+from app.ingest.idempotency import IdempotencyService
 from app.ingest.intake import IntakeService
 from app.ingest.reconcile import Reconciler
+from app.ingest.webhooks import WebhookReceiver
 from app.retrieval.service import QueryService
+from app.stores.ttl import build_ttl_store
 from workers import runtime
 from workers.celery_app import create_celery
 from workers.dispatch import CeleryDispatcher
+from workers.stream import StreamConsumer
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,7 @@ class Node:
     celery: Celery
     api: FastAPI
     reconciler: Reconciler
+    stream: StreamConsumer | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
     _worker: Any = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -61,9 +66,10 @@ class Node:
         thread.start()
         self._threads.append(thread)
 
-    def start_reconciler(self, every_s: float = 15.0) -> None:
+    def start_reconciler(self, every_s: float | None = None) -> None:
         """Re-dispatch unfinished documents now (an in-memory queue starts empty after a
-        restart) and then periodically."""
+        restart) and then every ``reconcile_every_s``."""
+        every_s = every_s or self.settings.reconcile_every_s
 
         def loop() -> None:
             try:
@@ -80,8 +86,22 @@ class Node:
         thread.start()
         self._threads.append(thread)
 
+    def start_stream_consumer(self) -> None:
+        """Read the Redis intake stream in a thread (no-op without Redis or when disabled)."""
+        if self.stream is None:
+            return
+        stream = self.stream
+        thread = threading.Thread(
+            target=lambda: stream.run(self._stop), name="stream-consumer", daemon=True
+        )
+        thread.start()
+        self._threads.append(thread)
+
     def stop(self) -> None:
         self._stop.set()
+        for thread in self._threads:
+            if thread.name == "stream-consumer":  # let it finish its batch before stores close
+                thread.join(self.settings.stream_block_ms / 1000 + 10)
         if self._worker is not None:
             self._worker.stop(in_sighandler=False)
         self.services.close()
@@ -91,15 +111,28 @@ def build_node(settings: Settings, services: Services | None = None) -> Node:
     services = services or build_services(settings)
     celery = create_celery(settings)
     dispatcher = CeleryDispatcher(celery, settings.celery_queue)
-    services.dispatcher = dispatcher
-    rt = runtime.build_runtime(services)
+    rt = runtime.build_runtime(services, dispatcher)
     runtime.install(rt)
-    graph = build_graph_api(services)
+    intake = IntakeService(settings, services.stores.documents, services.locker, dispatcher)
+    backpressure = Backpressure(
+        dispatcher, settings.max_backlog, settings.backpressure_retry_after_s
+    )
+    claims = build_ttl_store(services.redis)
     context = ApiContext(
         services=services,
-        intake=IntakeService(settings, services.stores.documents, services.locker, dispatcher),
-        queries=QueryService(services, graph),
-        graph=graph,
+        intake=intake,
+        queries=QueryService(services, rt.graph.answerer),
+        graph=rt.graph,
+        backpressure=backpressure,
+        idempotency=IdempotencyService(
+            claims, ttl_s=settings.idempotency_ttl_s, prefix=settings.collection_prefix
+        ),
+        webhooks=WebhookReceiver(settings, claims, intake, backpressure),
     )
-    reconciler = Reconciler(services.stores.documents, dispatcher, stale_after_s=60.0)
-    return Node(settings, services, celery, create_api(context), reconciler)
+    reconciler = Reconciler(
+        services.stores.documents, dispatcher, stale_after_s=settings.reconcile_stale_after_s
+    )
+    stream = None
+    if services.redis is not None and settings.stream_enabled:
+        stream = StreamConsumer(settings, services.redis, intake, dispatcher)
+    return Node(settings, services, celery, create_api(context), reconciler, stream)

@@ -1,4 +1,4 @@
-"""The per-process state tasks run against: services and pipeline, built once.
+"""The per-process state tasks run against: services, pipeline and graph, built once.
 
 A standalone ``celery worker`` builds its own from settings on the first task; the embedded
 runner installs the one it already built, so API and worker share one embedded Qdrant.
@@ -9,26 +9,34 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from app.core.dispatch import Dispatcher
 from app.core.services import Services, build_services
 from app.core.settings import get_settings
-from app.ingest.pipeline import IngestPipeline, KnowledgeIndexer
+from app.graph_index import Graph, build_graph
+from app.ingest.pipeline import IngestPipeline
 
 
 @dataclass
 class Runtime:
     services: Services
     pipeline: IngestPipeline
+    graph: Graph
 
 
 _lock = threading.Lock()
 _runtime: Runtime | None = None
 
 
-def build_runtime(services: Services, indexers: list[KnowledgeIndexer] | None = None) -> Runtime:
-    from app.graph_index import build_graph_indexers
+def build_runtime(services: Services, dispatcher: Dispatcher) -> Runtime:
+    services.dispatcher = dispatcher
+    debounce = services.settings.summary_debounce_s
 
-    indexers = indexers if indexers is not None else build_graph_indexers(services)
-    return Runtime(services=services, pipeline=IngestPipeline(services, indexers))
+    def send(tenant: str, labels: list[str]) -> None:
+        dispatcher.summarize(tenant, labels, debounce)
+
+    graph = build_graph(services, send)
+    indexers = [graph.indexer] if services.settings.fact_extraction else []
+    return Runtime(services=services, pipeline=IngestPipeline(services, indexers), graph=graph)
 
 
 def install(runtime: Runtime) -> None:
@@ -38,8 +46,15 @@ def install(runtime: Runtime) -> None:
 
 
 def get_runtime() -> Runtime:
+    """The process's runtime; a standalone worker builds it from settings on first use."""
     global _runtime
     with _lock:
         if _runtime is None:
-            _runtime = build_runtime(build_services(get_settings()))
+            from celery import current_app
+
+            from workers.dispatch import CeleryDispatcher
+
+            settings = get_settings()
+            dispatcher = CeleryDispatcher(current_app, settings.celery_queue)
+            _runtime = build_runtime(build_services(settings), dispatcher)
         return _runtime

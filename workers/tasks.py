@@ -8,6 +8,8 @@ from typing import Any
 from celery import shared_task
 
 from app.core.errors import Unavailable
+from app.ingest.reconcile import Reconciler
+from workers.dispatch import CeleryDispatcher
 from workers.runtime import get_runtime
 
 log = logging.getLogger(__name__)
@@ -60,3 +62,33 @@ def delete_document(self: Any, tenant: str, doc_id: str) -> str:
         return pipeline.delete(tenant, doc_id)
     except TRANSIENT as exc:
         raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1))) from exc
+
+
+@shared_task(name="chronorag.summarize_time_nodes", **TASK_OPTIONS)
+def summarize_time_nodes(self: Any, tenant: str, labels: list[str]) -> int:
+    """Re-summarise dirty time nodes (debounced by the scheduler, one lock per node)."""
+    rt = get_runtime()
+    if rt.graph.scheduler is not None:
+        rt.graph.scheduler.release(tenant, labels)
+    try:
+        return rt.graph.summaries.run(tenant, labels)
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1))) from exc
+
+
+@shared_task(name="chronorag.reconcile", bind=True, acks_late=False, ignore_result=True)
+def reconcile(self: Any) -> int:
+    """Re-dispatch documents left pending or half-deleted (beat sends this periodically).
+
+    Not acks_late: a pass lost with its worker is simply the next pass. Safe to run from many
+    workers at once, since every task it dispatches is idempotent.
+    """
+    rt = get_runtime()
+    settings = rt.services.settings
+    dispatcher = rt.services.dispatcher
+    if dispatcher is None:
+        dispatcher = CeleryDispatcher(self.app, settings.celery_queue)
+    reconciler = Reconciler(
+        rt.services.stores.documents, dispatcher, stale_after_s=settings.reconcile_stale_after_s
+    )
+    return reconciler.run_once()

@@ -9,9 +9,13 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from app.api.context import ApiContext
-from app.core.errors import TooLarge
+from app.core.errors import ConfigurationError, TooLarge, Unauthorized
+from app.core.security import tenant_for_key
+from app.core.settings import DEFAULT_TENANT
+from app.ingest.backpressure import Backpressure
+from app.ingest.idempotency import IdempotencyService
+from app.ingest.webhooks import WebhookReceiver
 
-DEFAULT_TENANT = "default"
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -21,7 +25,53 @@ def get_context(request: Request) -> ApiContext:
 
 
 def get_tenant(request: Request) -> str:
-    return DEFAULT_TENANT
+    """The caller's tenant, from its API key; every route that touches data depends on it.
+
+    With no keys configured (refused in production by settings) the service runs single-tenant
+    and everyone is ``default``. With keys, a missing or unknown key is 401, so no request
+    reaches a store without a tenant to confine it.
+    """
+    api_keys = get_context(request).services.settings.api_keys
+    if not api_keys:
+        return DEFAULT_TENANT
+    key = _presented_key(request)
+    if key is None:
+        raise Unauthorized(
+            "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
+        )
+    tenant = tenant_for_key(api_keys, key)
+    if tenant is None:
+        raise Unauthorized("the API key is not recognised")
+    return tenant
+
+
+def _presented_key(request: Request) -> str | None:
+    authorization = request.headers.get("authorization")
+    if authorization:
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() == "bearer" and credentials.strip():
+            return credentials.strip()
+        raise Unauthorized("the Authorization header must be 'Bearer <key>'")
+    key = request.headers.get("x-api-key", "").strip()
+    return key or None
+
+
+def get_backpressure(ctx: ApiContext) -> Backpressure:
+    if ctx.backpressure is None:
+        raise ConfigurationError("ApiContext.backpressure is unset; build the app with build_node")
+    return ctx.backpressure
+
+
+def get_idempotency(ctx: ApiContext) -> IdempotencyService:
+    if ctx.idempotency is None:
+        raise ConfigurationError("ApiContext.idempotency is unset; build the app with build_node")
+    return ctx.idempotency
+
+
+def get_webhooks(ctx: ApiContext) -> WebhookReceiver:
+    if ctx.webhooks is None:
+        raise ConfigurationError("ApiContext.webhooks is unset; build the app with build_node")
+    return ctx.webhooks
 
 
 async def read_body(request: Request, limit: int) -> bytes:

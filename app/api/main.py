@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from app.api import problems
+from app.api import graph_routes, problems, webhooks
+from app.api.admin import admin
 from app.api.context import ApiContext
 from app.api.routes import health, router
 
@@ -18,5 +19,8 @@ def create_api(context: ApiContext) -> FastAPI:
     api.state.context = context
     problems.install(api)
     api.include_router(router)
+    api.include_router(graph_routes.router)
+    api.include_router(webhooks.router)
+    api.include_router(admin)
     api.include_router(health)
     return api

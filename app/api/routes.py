@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
+import time
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 from app.api.context import ApiContext
-from app.api.deps import get_context, get_tenant, read_body, validate_model
+from app.api.deps import (
+    get_backpressure,
+    get_context,
+    get_idempotency,
+    get_tenant,
+    read_body,
+    validate_model,
+)
+from app.api.problems import problem
 from app.api.schemas import (
     DocumentAccepted,
     DocumentCreate,
@@ -25,6 +35,7 @@ from app.api.schemas import (
 )
 from app.core.errors import InvalidInput, UnsupportedMediaType
 from app.core.models import DocumentRecord
+from app.ingest.idempotency import StoredResponse, check_key, document_fingerprint
 from app.ingest.intake import Accepted, DocumentInput
 from app.ingest.parsing import TEXT_TYPES, extract_text
 
@@ -142,11 +153,61 @@ async def _document_input(request: Request, ctx: ApiContext) -> DocumentInput:
 )
 async def upload_document(
     request: Request, response: Response, ctx: Ctx, tenant: Tenant
-) -> DocumentAccepted:
-    """Accept a document (JSON or a text/markdown/HTML file); 202 once it is durably recorded."""
+) -> DocumentAccepted | Response:
+    """Accept a document (JSON or a text/markdown/HTML file); 202 once it is durably recorded.
+
+    With an ``Idempotency-Key`` header, a repeat gets the first response again.
+    """
+    metrics = ctx.services.metrics
+    started = time.perf_counter()
     doc = await _document_input(request, ctx)
-    acc = await run_in_threadpool(ctx.intake.submit, tenant, doc)
+    started = metrics.add("parse", started)
+    key = request.headers.get("idempotency-key")
+    if key is not None:
+        replied = await _idempotent_upload(ctx, tenant, check_key(key), doc)
+        metrics.add("intake", started)
+        return replied
+    acc = await run_in_threadpool(_submit_admitted, ctx, tenant, doc)
+    metrics.add("intake", started)
     return _accepted(request, response, acc)
+
+
+def _submit_admitted(
+    ctx: ApiContext, tenant: str, doc: DocumentInput, must_exist: bool = False
+) -> Accepted:
+    """Intake behind backpressure: 429 while the ingest backlog is over its limit."""
+    get_backpressure(ctx).check()
+    return ctx.intake.submit(tenant, doc, must_exist=must_exist)
+
+
+async def _idempotent_upload(
+    ctx: ApiContext, tenant: str, key: str, doc: DocumentInput
+) -> Response:
+    """Run the upload once per (tenant, key); invalid input is refused before the key is used."""
+    ctx.intake.validate(doc)
+    fingerprint = document_fingerprint("POST /v1/documents", doc)
+
+    def action() -> StoredResponse:
+        acc = _submit_admitted(ctx, tenant, doc)
+        url = "/v1/documents/" + quote(acc.doc_id, safe="")
+        body = DocumentAccepted(
+            id=acc.doc_id, version=acc.version, status=acc.status, status_url=url
+        )
+        return StoredResponse(202, body.model_dump(mode="json"), {"Location": url})
+
+    outcome = await run_in_threadpool(
+        get_idempotency(ctx).execute, tenant, key, fingerprint, action
+    )
+    stored = outcome.response
+    reply: Response
+    if stored.status >= 400:
+        reply = problem(stored.status, stored.body["title"], stored.body["detail"])
+    else:
+        reply = JSONResponse(stored.body, status_code=stored.status)
+    reply.headers.update(stored.headers)
+    if outcome.replayed:
+        reply.headers["Idempotent-Replayed"] = "true"
+    return reply
 
 
 @router.put(
@@ -164,7 +225,7 @@ async def replace_document(
     if doc.doc_id is not None and doc.doc_id != doc_id:
         raise InvalidInput(f"id: body id {doc.doc_id!r} differs from the path id {doc_id!r}")
     doc.doc_id = doc_id
-    acc = await run_in_threadpool(ctx.intake.submit, tenant, doc, must_exist=True)
+    acc = await run_in_threadpool(_submit_admitted, ctx, tenant, doc, True)
     return _accepted(request, response, acc)
 
 

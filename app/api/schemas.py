@@ -25,6 +25,14 @@ class DocumentCreate(BaseModel):
     )
 
 
+class WebhookBatch(BaseModel):
+    """A webhook body carrying several documents; a single document is sent bare instead."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    documents: list[DocumentCreate] = Field(min_length=1)
+
+
 class DocumentAccepted(BaseModel):
     id: str
     version: int

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.dispatch import Dispatcher
+from app.core.metrics import StageTimer
 from app.core.settings import Settings
+from app.ingest.batching import EmbeddingBatcher, QueryEncode
 from app.ingest.embedding import Embedder, SentenceTransformerEmbedder
 from app.stores.chunks import QdrantChunkStore
 from app.stores.documents import QdrantDocumentStore
@@ -32,12 +34,45 @@ def build_engine(settings: Settings) -> Engine:
     return EdgeEngine(settings.data_dir / "qdrant")
 
 
-def build_embedder(settings: Settings) -> Embedder:
+def build_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(
         settings.embedding_model,
         device=settings.embedding_device,
         batch_size=settings.embedding_batch_size,
         threads=settings.embedding_threads,
+    )
+
+
+def build_query_encoder(
+    settings: Settings, embedder: SentenceTransformerEmbedder
+) -> QueryEncode | None:
+    """The ONNX query encoder when configured (CPU only); None means the torch model."""
+    if settings.query_encoder == "torch":
+        return None
+    if embedder.device.device != "cpu":
+        log.warning("query_encoder=%s applies on CPU; queries use torch on %s",
+                    settings.query_encoder, embedder.device.device)
+        return None
+    from app.ingest.onnx_query import OnnxQueryEncoder
+
+    return OnnxQueryEncoder(
+        embedder.sentence_transformer,
+        settings.data_dir / "models",
+        model_name=settings.embedding_model,
+        precision="int8" if settings.query_encoder == "onnx-int8" else "fp32",
+    )
+
+
+def build_batcher(
+    settings: Settings, embedder: Embedder, query_encoder: QueryEncode | None = None
+) -> EmbeddingBatcher:
+    """Every caller in the process shares one batcher, so concurrent ingest tasks share batches."""
+    return EmbeddingBatcher(
+        embedder,
+        max_batch=settings.embedding_batch_size,
+        max_wait_s=settings.embedding_batch_wait_ms / 1000.0,
+        query_encoder=query_encoder,
+        query_cache_size=settings.query_cache_size,
     )
 
 
@@ -61,15 +96,31 @@ class Services:
     locker: Locker
     redis: Any | None = None
     dispatcher: Dispatcher | None = None
+    metrics: StageTimer = field(default_factory=StageTimer)
+    # The batcher build_services made (and so stops); a caller's own batcher is left running.
+    own_batcher: EmbeddingBatcher | None = None
 
     def close(self) -> None:
+        if self.own_batcher is not None:
+            self.own_batcher.close()
         self.stores.engine.close()
 
 
 def build_services(
     settings: Settings, *, embedder: Embedder | None = None, engine: Engine | None = None
 ) -> Services:
-    embedder = embedder or build_embedder(settings)
+    """Wire one process's services.
+
+    The embedder is always wrapped in an ``EmbeddingBatcher`` (micro-batching across concurrent
+    ingest tasks). A passed-in embedder answers queries itself; one built here from settings
+    answers them with the ONNX encoder when ``query_encoder`` says so.
+    """
+    own: EmbeddingBatcher | None = None
+    if embedder is None:
+        model = build_embedder(settings)
+        embedder = own = build_batcher(settings, model, build_query_encoder(settings, model))
+    elif not isinstance(embedder, EmbeddingBatcher):
+        embedder = own = build_batcher(settings, embedder)
     engine = engine or build_engine(settings)
     stores = build_stores(settings, engine, embedder.dimension)
     redis_client = build_redis(settings)
@@ -81,6 +132,7 @@ def build_services(
         lexical=Bm25Encoder(),
         locker=locker,
         redis=redis_client,
+        own_batcher=own,
     )
 
 

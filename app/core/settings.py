@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import logging
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_TENANT = "default"
+PLACEHOLDER_SECRET = "changethis"
+TENANT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+SOURCE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+KEY_HASH_RE = re.compile(r"[0-9a-f]{64}")
+
+
+class WebhookSource(BaseModel):
+    """One webhook sender: its shared secret, how it signs, and the tenant it writes into."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    secret: SecretStr
+    mode: Literal["chronorag", "github"] = "chronorag"
+    tenant: str = DEFAULT_TENANT
 
 
 class Settings(BaseSettings):
@@ -39,6 +55,8 @@ class Settings(BaseSettings):
     embedding_model: str = DEFAULT_MODEL
     embedding_device: Literal["auto", "cpu", "cuda"] = "auto"
     embedding_batch_size: int = Field(default=64, ge=1, le=4096)
+    # How long the batcher waits for other callers' texts before encoding a partial batch.
+    embedding_batch_wait_ms: float = Field(default=10.0, ge=0.0, le=5_000.0)
     embedding_threads: int | None = None
     chunk_max_tokens: int = Field(default=200, ge=16, le=8192)
     chunk_overlap_sentences: int = Field(default=1, ge=0, le=10)
@@ -49,17 +67,116 @@ class Settings(BaseSettings):
     max_top_k: int = Field(default=50, ge=1)
     default_top_k: int = Field(default=5, ge=1)
 
+    # Temporal graph.
+    fact_extraction: bool = True
+    summary_debounce_s: float = Field(default=1.0, ge=0.0, le=600.0)
+
     # Query behaviour.
     fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
+    # "onnx": the query encoder runs in onnxruntime (exported once into data_dir/models; same
+    # vectors as torch to 1e-6), off the torch lock that document batches hold.
+    query_encoder: Literal["torch", "onnx", "onnx-int8"] = "onnx"
+    query_cache_size: int = Field(default=1024, ge=0, le=1_000_000)
 
     # Embedded worker (one-process topology).
     embedded_worker: bool = True
-    embedded_worker_concurrency: int = Field(default=1, ge=1, le=16)
+    # Threads of the in-process worker: they mostly wait on the embedding batcher, so a few
+    # keep it fed (chunking and storing of one document overlap another's encoding).
+    embedded_worker_concurrency: int = Field(default=4, ge=1, le=16)
+
+    # Tenants: sha256-hex(API key) -> tenant. Empty → single-tenant mode (refused in production).
+    api_keys: dict[str, str] = Field(default_factory=dict)
+
+    # Webhooks: source name -> {secret, mode, tenant} (a bare string is the secret).
+    webhook_secrets: dict[str, WebhookSource] = Field(default_factory=dict)
+    webhook_tolerance_s: int = Field(default=300, ge=1, le=86_400)
+    webhook_delivery_ttl_s: int = Field(default=86_400, ge=1)
+    webhook_max_batch: int = Field(default=100, ge=1, le=10_000)
+    webhook_max_body_bytes: int = Field(default=10_000_000, ge=1)
+
+    # Idempotency-Key on POST /v1/documents.
+    idempotency_ttl_s: int = Field(default=86_400, ge=1)
+
+    # Backpressure: refuse intake with 429 while more tasks than this wait in the ingest queue.
+    max_backlog: int = Field(default=10_000, ge=1)
+    backpressure_retry_after_s: int = Field(default=5, ge=1, le=3_600)
+
+    # Redis stream intake: a consumer group reads ``stream_name``; bad entries go to
+    # ``<stream_name>:dead``. It runs inside `serve` when Redis is configured, or apart as
+    # `chronorag stream-consumer`.
+    stream_enabled: bool = True
+    stream_name: str = Field(default="chronorag:intake", min_length=1, max_length=200)
+    stream_group: str = Field(default="chronorag", min_length=1, max_length=200)
+    stream_consumer: str | None = None  # None → "<hostname>-<pid>"
+    stream_batch_size: int = Field(default=32, ge=1, le=1_000)
+    # Below the Redis client's 10 s socket timeout, so a blocked read never looks like a failure.
+    stream_block_ms: int = Field(default=2_000, ge=10, le=5_000)
+    # Entries a consumer read but never acknowledged are taken over after this long.
+    stream_reclaim_idle_ms: int = Field(default=60_000, ge=100)
+    stream_max_deliveries: int = Field(default=5, ge=1, le=1_000)
+    stream_dead_maxlen: int = Field(default=100_000, ge=1)
+    stream_backoff_s: float = Field(default=1.0, gt=0.0, le=60.0)
+
+    # Reconciler: re-dispatch documents left pending or half-deleted for this long.
+    reconcile_every_s: float = Field(default=15.0, gt=0.0, le=86_400.0)
+    reconcile_stale_after_s: float = Field(default=60.0, ge=0.0, le=604_800.0)
 
     @field_validator("qdrant_url", "redis_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value in ("", "none", "None") else value
+
+    @field_validator("webhook_secrets", mode="before")
+    @classmethod
+    def _bare_secret(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {k: {"secret": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _key_hashes(cls, value: dict[str, str]) -> dict[str, str]:
+        out = {}
+        for digest, tenant in value.items():
+            if not KEY_HASH_RE.fullmatch(digest.lower()):
+                raise ValueError(
+                    f"CHRONORAG_API_KEYS maps sha256-hex(key) to a tenant, and {digest[:12]!r}... "
+                    "is not 64 hex digits; store hashes, never keys: run `chronorag hash-key KEY`"
+                )
+            if not TENANT_RE.fullmatch(tenant):
+                raise ValueError(
+                    f"tenant {tenant!r} in CHRONORAG_API_KEYS: use 1-64 letters, digits, . _ -"
+                )
+            out[digest.lower()] = tenant
+        return out
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> Settings:
+        """Refuse configurations that would expose or misroute data; warn about weak ones."""
+        if self.environment == "production" and not self.api_keys:
+            raise ValueError(
+                "CHRONORAG_ENVIRONMENT=production needs API keys, or every caller shares one "
+                "unauthenticated tenant: set CHRONORAG_API_KEYS='{\"<sha256 of key>\": "
+                "\"<tenant>\"}' (print a key's hash with `chronorag hash-key KEY`)"
+            )
+        tenants = set(self.api_keys.values()) or {DEFAULT_TENANT}
+        for name, source in self.webhook_secrets.items():
+            where = f"CHRONORAG_WEBHOOK_SECRETS[{name!r}]"
+            if not SOURCE_RE.fullmatch(name):
+                raise ValueError(f"{where}: source names are 1-64 letters, digits, . _ -")
+            secret = source.secret.get_secret_value()
+            if not secret:
+                raise ValueError(f"{where}: the secret is empty; set a long random string")
+            if secret == PLACEHOLDER_SECRET:
+                if self.environment == "production":
+                    raise ValueError(f"{where}: the secret is still {PLACEHOLDER_SECRET!r}")
+                log.warning("%s: the secret is still %r; change it", where, PLACEHOLDER_SECRET)
+            if source.tenant not in tenants:
+                raise ValueError(
+                    f"{where}: tenant {source.tenant!r} has no API key, so nobody could read "
+                    f"what it sends; use one of {sorted(tenants)} or add a key for it"
+                )
+        return self
 
     @property
     def embedded(self) -> bool:

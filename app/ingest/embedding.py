@@ -75,6 +75,19 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
+def _plain_tokenizer(tokenizer: Any) -> Any | None:
+    """A private copy of a fast tokenizer's Rust backend with no truncation and no padding."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None  # a slow (Python) tokenizer: count with the model's own
+    from tokenizers import Tokenizer
+
+    copy = Tokenizer.from_str(backend.to_str())
+    copy.no_truncation()
+    copy.no_padding()
+    return copy
+
+
 class SentenceTransformerEmbedder:
     """sentence-transformers on CUDA (fp16) or CPU, thread-safe for concurrent callers.
 
@@ -113,7 +126,10 @@ class SentenceTransformerEmbedder:
         if not dim:
             raise ConfigurationError(f"Model {model!r} reports no embedding dimension.")
         self._dim = int(dim)
-        log.info("embedding model %s on %s (fp16=%s)", model, self._choice.device, self._choice.fp16)
+        self._counter = _plain_tokenizer(self._model.tokenizer)
+        log.info(
+            "embedding model %s on %s (fp16=%s)", model, self._choice.device, self._choice.fp16
+        )
 
     @property
     def dimension(self) -> int:
@@ -131,12 +147,26 @@ class SentenceTransformerEmbedder:
     def device(self) -> DeviceChoice:
         return self._choice
 
+    @property
+    def sentence_transformer(self) -> Any:
+        """The loaded model, for exporting it (the ONNX query encoder); do not encode with it."""
+        return self._model
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """Word-piece counts without special tokens, for chunk packing."""
+        """Word-piece counts without special tokens, for chunk packing.
+
+        Uses its own copy of the Rust tokenizer: the model's tokenizer switches truncation and
+        padding on every ``encode``, and calling it from the worker's threads while the batcher
+        encodes fails with "Already borrowed". The copy is never reconfigured, so it is safe
+        from any thread, and it skips the transformers wrapper (no tensors, no attention masks).
+        """
         if not texts:
             return []
-        enc = self._model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
-        return [len(ids) for ids in enc]
+        if self._counter is None:
+            enc = self._model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+            return [len(ids) for ids in enc]
+        encoded = self._counter.encode_batch(list(texts), add_special_tokens=False)
+        return [len(e.ids) for e in encoded]
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
+from app.core.metrics import StageTimer
 from app.core.models import DocumentRecord
 from app.core.services import Services
 from app.core.timeutil import to_ts, utcnow
@@ -32,23 +32,12 @@ class KnowledgeIndexer(Protocol):
     def forget(self, tenant: str, doc_id: str, keep_version: int | None) -> None: ...
 
 
-@dataclass
-class StageTimer:
-    """Seconds spent per stage, summed over a process's lifetime (benchmarks read it)."""
-
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    def add(self, stage: str, started: float) -> float:
-        now = time.perf_counter()
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - started
-        return now
-
-
 class IngestPipeline:
     def __init__(self, services: Services, indexers: Sequence[KnowledgeIndexer] = ()) -> None:
         self._s = services
         self._indexers = list(indexers)
-        self.timer = StageTimer()
+        # The process-wide timer, so the API's stats route sees what the worker threads did.
+        self.timer: StageTimer = services.metrics
 
     def _chunk(self, text: str) -> list[Chunk]:
         emb = self._s.embedder
@@ -63,7 +52,9 @@ class IngestPipeline:
     def ingest(self, tenant: str, doc_id: str, version: int) -> str:
         """Index one version; returns what happened ("indexed", "stale", "skipped")."""
         docs = self._s.stores.documents
+        t = time.perf_counter()
         record = docs.get(tenant, doc_id)
+        t = self.timer.add("load", t)
         if record is None or record.version != version:
             return "stale"
         if record.status in ("deleting", "deleted"):
@@ -71,7 +62,6 @@ class IngestPipeline:
         if record.status == "indexed" and record.indexed_version == version:
             return "skipped"
 
-        t = time.perf_counter()
         chunks = self._chunk(record.text)
         t = self.timer.add("chunk", t)
         vectors = self._s.embedder.embed_documents([c.text for c in chunks])
@@ -82,7 +72,12 @@ class IngestPipeline:
         for indexer in self._indexers:
             facts += indexer.index(record, chunks)
         t = self.timer.add("extract", t)
-        return self._commit(record, len(chunks), facts)
+        outcome = self._commit(record, len(chunks), facts)
+        self.timer.add("commit", t)
+        self.timer.count(f"ingest_{outcome}")
+        if outcome == "indexed":
+            self.timer.count("chunks_indexed", len(chunks))
+        return outcome
 
     def _write_chunks(
         self, record: DocumentRecord, chunks: Sequence[Chunk], vectors: np.ndarray

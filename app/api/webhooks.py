@@ -1,0 +1,85 @@
+"""Webhook intake: signed documents pushed by configured sources (see README, Webhooks)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+
+from app.api.context import ApiContext
+from app.api.deps import get_context, get_webhooks, read_body, validate_model
+from app.api.routes import ERRORS
+from app.api.schemas import DocumentAccepted, DocumentCreate, WebhookBatch
+from app.core.errors import InvalidInput, TooLarge, UnsupportedMediaType
+from app.ingest.intake import DocumentInput
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+Ctx = Annotated[ApiContext, Depends(get_context)]
+
+
+def _input(doc: DocumentCreate) -> DocumentInput:
+    return DocumentInput(
+        text=doc.text,
+        doc_id=doc.id,
+        title=doc.title,
+        url=doc.url,
+        source=doc.source,
+        published_at=doc.published_at,
+        metadata=doc.metadata or {},
+        version=doc.version,
+    )
+
+
+def _documents(body: bytes, max_batch: int) -> tuple[list[DocumentInput], bool]:
+    """Parse one bare document or ``{"documents": [...]}``; returns the inputs and batch-ness."""
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body",), "msg": "invalid JSON"}]
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidInput("body: must be a JSON object (one document, or {\"documents\": [...]})")
+    if "documents" not in data:
+        return [_input(validate_model(DocumentCreate, data))], False
+    items = data["documents"]
+    if isinstance(items, list) and len(items) > max_batch:
+        raise TooLarge(
+            f"the batch has {len(items)} documents; the limit is {max_batch} "
+            "(CHRONORAG_WEBHOOK_MAX_BATCH)"
+        )
+    batch = validate_model(WebhookBatch, data)
+    return [_input(doc) for doc in batch.documents], True
+
+
+@router.post(
+    "/{source}", status_code=202, response_model=list[DocumentAccepted], responses=ERRORS
+)
+async def receive_webhook(source: str, request: Request, ctx: Ctx) -> Any:
+    """Accept signed documents from a configured source; 202 once every one is recorded."""
+    receiver = get_webhooks(ctx)
+    settings = ctx.services.settings
+    receiver.source(source)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ("application/json", ""):
+        raise UnsupportedMediaType("send webhook bodies as application/json")
+    body = await read_body(request, settings.webhook_max_body_bytes)
+    delivery = receiver.verify(source, request.headers, body)
+    docs: list[DocumentInput] = []
+    batch = False
+    if delivery.event != "ping":  # GitHub's hello on hook creation carries no document
+        docs, batch = _documents(body, settings.webhook_max_batch)
+    accepted = await run_in_threadpool(receiver.accept, delivery, docs, batch=batch)
+    return [
+        DocumentAccepted(
+            id=acc.doc_id,
+            version=acc.version,
+            status=acc.status,
+            status_url="/v1/documents/" + quote(acc.doc_id, safe=""),
+        )
+        for acc in accepted
+    ]
