@@ -23,6 +23,10 @@ run: install
 test: install
 	$(VENV)/bin/pytest
 
+# Only the fault suite (kill -9, lost queue, crashed consumer, API fuzz); `make test` runs it too.
+faults: install
+	$(VENV)/bin/pytest -m faults
+
 lint: install
 	$(VENV)/bin/ruff check app graph workers tests bench
 	$(VENV)/bin/ruff format --check app graph workers tests bench

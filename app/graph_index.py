@@ -23,8 +23,9 @@ from app.core.models import DocumentRecord
 from app.core.services import Services
 from app.core.timeutil import utcnow
 from app.ingest.chunking import Chunk
+from app.retrieval.answer import Decision
+from app.retrieval.mentions import is_yes_no
 from app.retrieval.scope import TimeScope
-from app.retrieval.search import Evidence
 from app.stores.facts import QdrantFactStore, QdrantTimeNodeStore, TimeNode, fact_text
 from graph.entities import EntityResolver, entity_key
 from graph.extract import FactExtractor, RuleFactExtractor
@@ -32,7 +33,7 @@ from graph.facts import Fact, doc_id_of, merge_support, remove_support, source_i
 from graph.hierarchy import ExtractiveSummarizer, Summarizer, propagate_dirty, touched_nodes
 from graph.subgraph import build_subgraph, rank_facts
 from graph.temporal import ResolvedFact, resolve_timeline, valid_at, valid_in
-from graph.timeparse import TimeSpan, parse_period
+from graph.timeparse import Granularity, TimeSpan, parse_period
 
 log = logging.getLogger(__name__)
 _EPS = timedelta(microseconds=1)
@@ -112,11 +113,21 @@ class GraphIndexer:
         if not new:
             return 0
         merged: list[Fact] = []
+        # One embedding call for the whole document, outside the locks: per-fact calls were
+        # three quarters of the encoder's calls (bench/ingest.py). The text is the statement
+        # only, so merging support does not change it; a merge that does is embedded alone.
+        texts = list(dict.fromkeys(fact_text(f) for f in new))
+        vectors = dict(zip(texts, self._s.embedder.embed_documents(texts), strict=True))
         for fact in new:
             with self._s.locker.hold(f"fact:{record.tenant}:{fact.id}"):
                 existing = self._stores.facts.get([fact.id]).get(fact.id)
                 combined = merge_support(existing, fact)
-                vector = self._s.embedder.embed_documents([fact_text(combined)])
+                text = fact_text(combined)
+                vector = (
+                    vectors[text][None, :]
+                    if text in vectors
+                    else self._s.embedder.embed_documents([text])
+                )
                 self._stores.facts.put([combined], vector)
                 merged.append(combined)
         self._touch(record.tenant, touched_nodes(merged))
@@ -190,8 +201,15 @@ class TimeNodeSummaries:
             with self._s.locker.hold(f"node:{tenant}:{label}", timeout_s=60):
                 summary, resolved = self.compute(tenant, label)
                 vector = self._s.embedder.embed_documents([summary])[0] if summary else None
-                node = TimeNode(tenant, label, parse_period(label).granularity, summary, False,
-                                utcnow(), len(resolved))
+                node = TimeNode(
+                    tenant,
+                    label,
+                    parse_period(label).granularity,
+                    summary,
+                    False,
+                    utcnow(),
+                    len(resolved),
+                )
                 self._stores.nodes.put(node, vector)
                 done += 1
         return done
@@ -204,8 +222,9 @@ class DebouncedScheduler:
     being summarised schedules one more run and is never missed.
     """
 
-    def __init__(self, services: Services, send: Callable[[str, list[str]], None],
-                 debounce_s: float) -> None:
+    def __init__(
+        self, services: Services, send: Callable[[str, list[str]], None], debounce_s: float
+    ) -> None:
         self._s = services
         self._send = send
         self._debounce_s = debounce_s
@@ -243,26 +262,8 @@ class DebouncedScheduler:
 
 # --------------------------------------------------------------------------- answering
 
-_AUX = frozenset("is are was were does do did has have had can could will would should".split())
-_QWORDS = frozenset("who what which when where whom whose how why".split())
-_CAP_SPAN = re.compile(
-    r"(?:[A-Z][\w.'&-]*|\d+[\w.]*)(?:\s+(?:(?:of|the|for|and|de|du|von|van|da|di|&)\s+)*"
-    r"(?:[A-Z][\w.'&-]*|\d+[\w.]*))*"
-)
 _WORD = re.compile(r"[a-z0-9]+")
 SUMMARY_CUES = re.compile(r"\bwhat\s+(?:happened|changed|was\s+new|were\s+the\s+changes)\b", re.I)
-
-
-def question_mentions(question: str) -> list[str]:
-    """Capitalised spans of a question, the candidates for entity linking."""
-    spans = []
-    for m in _CAP_SPAN.finditer(question):
-        words = m.group(0).split()
-        while words and words[0].lower() in (_AUX | _QWORDS | {"the", "as", "in", "on"}):
-            words = words[1:]
-        if words:
-            spans.append(" ".join(words).rstrip("?.,;:"))
-    return [s for s in spans if s]
 
 
 def _tokens(key: str) -> set[str]:
@@ -305,19 +306,17 @@ def fact_public(r: ResolvedFact) -> dict[str, Any]:
 class GraphAnswerer:
     """Answers from the facts valid in the question's scope (TG-RAG's temporal subgraph)."""
 
-    def __init__(self, services: Services, stores: GraphStores,
-                 summaries: TimeNodeSummaries) -> None:
+    def __init__(
+        self, services: Services, stores: GraphStores, summaries: TimeNodeSummaries
+    ) -> None:
         self._s = services
         self._stores = stores
         self._summaries = summaries
 
     def _candidates(
-        self, tenant: str, question: str, cutoff: datetime | None
+        self, tenant: str, qvec: np.ndarray, mentions: Sequence[str], cutoff: datetime | None
     ) -> tuple[list[Fact], list[str], dict[str, float]]:
-        mentions = question_mentions(question)
-        keys = [entity_key(m) for m in mentions]
-        keys = [k for k in keys if k]
-        qvec = self._s.embedder.embed_query(question)
+        keys = [k for k in (entity_key(m) for m in mentions) if k]
         by_id: dict[str, Fact] = {}
         sims: dict[str, float] = {}
         for fact in self._stores.facts.of_entities(tenant, keys, cutoff):
@@ -341,13 +340,23 @@ class GraphAnswerer:
         return list(by_id.values()), keys, sims
 
     def answer(
-        self, tenant: str, question: str, scope: TimeScope, evidence: list[Evidence]
-    ) -> tuple[str | None, list[dict[str, Any]]]:
-        q = scope.question or question
-        if scope.start is not None and scope.end is not None and SUMMARY_CUES.search(q):
+        self,
+        tenant: str,
+        question: str,
+        scope: TimeScope,
+        query_vector: np.ndarray,
+        mentions: list[str],
+    ) -> tuple[Decision | None, list[dict[str, Any]]]:
+        """Answer from the facts valid at the question's time, as known at its ``as_of``.
+
+        wh questions get the other side of the best fact touching the question's entity;
+        yes/no questions get "yes" when a valid fact links the question's entities and "no"
+        when the entity's valid fact of that kind names someone or something else.
+        """
+        if scope.start is not None and scope.end is not None and SUMMARY_CUES.search(question):
             return self._period_answer(tenant, scope)
         cutoff = scope.as_of
-        facts, keys, sims = self._candidates(tenant, q, cutoff)
+        facts, keys, sims = self._candidates(tenant, query_vector, mentions, cutoff)
         if not facts:
             return None, []
         resolved = resolve_timeline(facts, as_of=cutoff)
@@ -362,44 +371,47 @@ class GraphAnswerer:
         if not current:
             return None, []
         graph = build_subgraph(current)
-        ppr = dict((r.id, s) for r, s in rank_facts(graph, keys))
+        ppr = {r.id: s for r, s in rank_facts(graph, keys)}
         top_ppr = max(ppr.values(), default=0.0) or 1.0
 
+        def links(r: ResolvedFact) -> tuple[float, float]:
+            return link_score(keys, r.fact.subject_key), link_score(keys, r.fact.object_key)
+
         def score(r: ResolvedFact) -> float:
-            link = max(link_score(keys, r.fact.subject_key), link_score(keys, r.fact.object_key))
-            return sims.get(r.id, 0.0) + 0.6 * link + 0.2 * ppr.get(r.id, 0.0) / top_ppr
+            return sims.get(r.id, 0.0) + 0.6 * max(links(r)) + 0.2 * ppr.get(r.id, 0.0) / top_ppr
 
         ranked = sorted(current, key=lambda r: (-score(r), -r.valid_from.timestamp(), r.id))
         public = [fact_public(r) for r in ranked[:5]]
-        first = q.strip().split(" ", 1)[0].lower()
-        if first in _AUX:
-            return self._yes_no(keys, ranked, score), public
+        if is_yes_no(question):
+            return self._yes_no(ranked, links, sims), public
         best = ranked[0]
-        if max(link_score(keys, best.fact.subject_key), link_score(keys, best.fact.object_key)) \
-                < 0.5:
+        subj, obj = links(best)
+        if max(subj, obj) < 0.5:
             return None, public
-        subj = link_score(keys, best.fact.subject_key)
-        obj = link_score(keys, best.fact.object_key)
-        return (best.fact.subject if obj > subj else best.fact.object), public
+        answer = best.fact.subject if obj > subj else best.fact.object
+        return Decision(answer, _newest_source(best)), public
 
+    @staticmethod
     def _yes_no(
-        self, keys: Sequence[str], ranked: Sequence[ResolvedFact],
-        score: Callable[[ResolvedFact], float],
-    ) -> str:
-        """Yes when a fact valid then links two of the question's entities, else no."""
+        ranked: Sequence[ResolvedFact],
+        links: Callable[[ResolvedFact], tuple[float, float]],
+        sims: dict[str, float],
+    ) -> Decision | None:
+        """Yes when a valid fact links two of the question's entities; no when the first
+        entity's valid fact of the same kind names another; otherwise undecided."""
         for r in ranked[:10]:
-            s = link_score(keys, r.fact.subject_key)
-            o = link_score(keys, r.fact.object_key)
+            s, o = links(r)
             if s >= 0.5 and o >= 0.5:
-                return f"Yes: {r.fact.subject} {r.fact.relation} {r.fact.object}."
-        if ranked:
-            r = ranked[0]
-            return f"No: {r.fact.subject} {r.fact.relation} {r.fact.object}."
-        return "No."
+                return Decision(f"Yes: {_render(r)}", _newest_source(r))
+        for r in ranked[:3]:
+            s, o = links(r)
+            if max(s, o) >= 0.8 and sims.get(r.id, 0.0) >= 0.5:
+                return Decision(f"No: {_render(r)}", _newest_source(r))
+        return None
 
     def _period_answer(
         self, tenant: str, scope: TimeScope
-    ) -> tuple[str | None, list[dict[str, Any]]]:
+    ) -> tuple[Decision | None, list[dict[str, Any]]]:
         assert scope.start is not None and scope.end is not None
         label = _period_label(scope.start, scope.end)
         if label is None:
@@ -407,7 +419,8 @@ class GraphAnswerer:
         summary, resolved = self._summaries.compute(tenant, label)
         inside = [r for r in resolved if valid_in(r, scope.start, scope.end)]
         inside.sort(key=lambda r: (-len(r.fact.sources), r.valid_from, r.id))
-        return (summary or None), [fact_public(r) for r in inside[:10]]
+        decision = Decision(summary, max((_newest_source(r) for r in inside), default=None))
+        return (decision if summary else None), [fact_public(r) for r in inside[:10]]
 
     def timeline(self, tenant: str, name: str, as_of: datetime | None) -> dict[str, Any]:
         key = entity_key(name)
@@ -417,14 +430,20 @@ class GraphAnswerer:
         if not facts:
             raise NotFound(f"no facts about {name!r}")
         pairs = {(f.relation, "subject_key", f.subject_key) for f in facts} | {
-            (f.relation, "object_key", f.object_key) for f in facts}
+            (f.relation, "object_key", f.object_key) for f in facts
+        }
         rivals = self._stores.facts.of_relation_groups(tenant, pairs)
         resolved = resolve_timeline([*facts, *rivals], as_of=as_of)
         mine = [r for r in resolved if key in (r.fact.subject_key, r.fact.object_key)]
-        display = next((r.fact.subject if r.fact.subject_key == key else r.fact.object
-                        for r in mine), name)
-        return {"entity": display, "key": key, "as_of": as_of,
-                "facts": [fact_public(r) for r in mine]}
+        display = next(
+            (r.fact.subject if r.fact.subject_key == key else r.fact.object for r in mine), name
+        )
+        return {
+            "entity": display,
+            "key": key,
+            "as_of": as_of,
+            "facts": [fact_public(r) for r in mine],
+        }
 
     def period(self, tenant: str, period: str) -> dict[str, Any]:
         try:
@@ -446,11 +465,18 @@ class GraphAnswerer:
         }
 
 
+def _render(r: ResolvedFact) -> str:
+    return f"{r.fact.subject} {r.fact.relation} {r.fact.object}."
+
+
+def _newest_source(r: ResolvedFact) -> datetime:
+    return max(r.fact.sources.values())
 
 
 def _period_label(start: datetime, end: datetime) -> str | None:
-    for gran in ("day", "month", "quarter", "year"):
-        span = TimeSpan.of(start, gran)  # type: ignore[arg-type]
+    grans: tuple[Granularity, ...] = ("day", "month", "quarter", "year")
+    for gran in grans:
+        span = TimeSpan.of(start, gran)
         if span.start == start and span.end == end:
             return span.label
     return None
@@ -469,8 +495,11 @@ def build_graph(
     services: Services, send_summaries: Callable[[str, list[str]], None] | None = None
 ) -> Graph:
     stores = graph_stores(services)
-    scheduler = (DebouncedScheduler(services, send_summaries, services.settings.summary_debounce_s)
-                 if send_summaries else None)
+    scheduler = (
+        DebouncedScheduler(services, send_summaries, services.settings.summary_debounce_s)
+        if send_summaries
+        else None
+    )
     summaries = TimeNodeSummaries(services, stores)
     return Graph(
         stores=stores,
@@ -479,5 +508,3 @@ def build_graph(
         answerer=GraphAnswerer(services, stores, summaries),
         scheduler=scheduler,
     )
-
-

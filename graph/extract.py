@@ -139,7 +139,8 @@ _CAP_STOP = _wordset(
     about around because once until upon within currently previously recently reportedly
     officially elsewhere instead overall nevertheless indeed ex outgoing incoming interim acting
     veteran young experienced senior retired late is are was were has have had will would can
-    could should may might must do does did be been being gen. sen. rep. gov. lt. col. adm.
+    could should might do does did be been being says said tells told on-loan monday tuesday
+    wednesday thursday friday saturday sunday gen. sen. rep. gov. lt. col. adm.
     sgt. capt. maj. cpl. pvt. hon. rt."""
 )
 _PRONOUNS = _wordset(
@@ -167,7 +168,9 @@ _HEADS_OF = _wordset(
 _HEADS_TO = _wordset("ambassador envoy adviser advisor delegate representative")
 # Post-nominal letters split off a name ("Jane Doe MP" -> "Jane Doe").
 _POSTNOMINALS = _wordset("mp mep msp mla mpp ms qc kc obe mbe cbe kbe dbe phd")
-_HONORIFICS = _wordset("mr mrs ms miss mx dr prof professor rev revd reverend")
+_HONORIFICS = _wordset(
+    "mr mrs ms miss mx dr prof professor rev revd reverend hon honourable honorable"
+)
 _NAME_SUFFIXES = _wordset("jr jr. sr sr. ii iii iv")
 # Words that mark an organisation, place or policy area, so never part of a person's name.
 _NONPERSON = _wordset(
@@ -184,7 +187,33 @@ _NONPERSON = _wordset(
     western central new saint san santa los las upper lower greater fc afc inc corp ltd plc llc
     foundation trust fund centre center board team senate assembly parliament congress region
     province territory district area park airport hospital museum times post news press network
-    systems technologies partners capital holdings airlines airways motors and of for the"""
+    systems technologies partners capital holdings airlines airways motors tour race races
+    classic championship championships games series stage grand prix open and of for the"""
+)
+# For judging a whole subject as a person: the words above minus common surnames.
+_NONPERSON_SUBJECT = _NONPERSON - _wordset(
+    "park post court house street road lower press west bank news times new"
+) | _wordset(
+    """position role title name update photo image source credit read watch added army navy
+    force forces corps police fans supporters email address contact organization organisation
+    baseball basketball football soccer hockey cycling final round"""
+)
+# Single generic words that are never a team or employer on their own ("joined the club").
+_GENERIC_OBJECTS = _wordset(
+    "club team squad academy university college school side company firm group league olympic"
+)
+# Competitions and governing bodies: what a team plays in, never the team itself.
+_COMPETITION = re.compile(
+    r"(?:\bLeague\b|\b(?:Conference|Division|Tour|Cup|Championships?|Series|Games|Olympics|"
+    r"Federation|Association)$|^(?:NBA|NFL|MLB|NHL|MLS|WNBA|EFL|UEFA|FIFA|NCAA|WorldTour|"
+    r"World Tour|UCI|ATP|WTA|PGA)$)"
+)
+# Nationality words ("the Belgian rider X") that look like names but are never a team or person.
+_DEMONYM = re.compile(
+    r"(?:[A-Z][a-z]+(?:ian|ean|ese|ish)|American|African|Mexican|German|Dominican|Cuban|Korean|"
+    r"Moroccan|Kenyan|Ugandan|Venezuelan|Puerto Rican|Sri Lankan|Israeli|Pakistani|Iraqi|Saudi|"
+    r"Qatari|Kuwaiti|Emirati|Bangladeshi|Nepali|Somali|Thai|Filipino|Filipina|Dutch|French|Swiss|"
+    r"Greek|Czech|Welsh|Argentine|Kiwi|Aussie|Basque|Catalan|Olympic)"
 )
 
 # Title vocabulary over the reduced (lower-case) string.
@@ -207,7 +236,9 @@ _POSNOUN = (
     r"|catcher|outfielder|infielder|shortstop|slugger|point\sguard|shooting\sguard|guard"
     r"|power\sforward|small\sforward|rider|cyclist|sprinter|player|captain|star|prop|hooker"
     r"|flanker|fly-half|scrum-half|batsman|batter|bowler|all-rounder|wicketkeeper|netminder"
-    r"|goaltender|loanee|youngster|teenager|prospect|international|centre|center"
+    r"|goaltender|loanee|youngster|teenager|prospect|international|centre|center|kicker|punter"
+    r"|placekicker|setter|libero|outside\shitter|middle\sblocker|defensive\stackle|offensive\stackle"
+    r"|tackle|lineman|defensive\send|safety|centre-forward|center-forward|half-back|wing"
 )
 _OFFHEAD = (
     r"(?:deputy\s|vice\s)?prime\sminister|first\sminister|chief\sminister"
@@ -233,7 +264,8 @@ _ROLE_MODS = (
     r"the|a|an|its|their|his|her|new|newly[\s-]appointed|newly[\s-]elected|newly[\s-]named"
     r"|interim|acting|current|former|ex-|outgoing|incoming|next|permanent|sole|joint|co-"
     r"|executive|non-executive|senior|founding|longtime|long-time|incumbent|previous|then"
-    r"|late|caretaker|temporary|full-time|honorary|retired|erstwhile|one-time|reigning"
+    r"|late|caretaker|temporary|full-time|honorary|retired|erstwhile|one-time|reigning|rookie"
+    r"|veteran|teenage|young|star|backup|starting|homegrown|first-year|second-year|loan|on-loan"
     r"|\d+(?:st|nd|rd|th)|first(?!\s(?:deputy\s)?minister)|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
     r"|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth"
     r"|nineteenth|twentieth|deputy|assistant|associate|junior|shadow"
@@ -309,6 +341,9 @@ _SPORTS_ORG = re.compile(
 # --------------------------------------------------------------------------------------------
 # Tokens, chunks and the reduced string.
 
+_NUMBERED_NAME = re.compile(r"\d+[a-z]+")  # "49ers", "76ers"
+_COMPOUND_SUFFIX = re.compile(r"-(?:based|born|owned|led|headquartered)$")
+_WORD = re.compile(r"[^\W\d_]+")
 _TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}|[^\W_]+(?:['’\-][^\W_]+)*|\S")
 _TITLE_ABBREV = _wordset(
     "mr mrs ms dr st jr sr prof gen sen rep gov lt col rev mt inc corp ltd co no"
@@ -331,7 +366,9 @@ class _Token:
     @property
     def is_cap(self) -> bool:
         first = self.text[0]
-        return first.isupper() or (first.isdigit() and self.text[-1].isalpha())
+        return first.isupper() or (
+            first.isdigit() and _NUMBERED_NAME.fullmatch(self.text) is not None
+        )
 
 
 @dataclass
@@ -367,7 +404,7 @@ def _tokenize(sentence: str) -> list[_Token]:
             tokens.append(_Token("ex-", start, start + 3))
             text, start = text[3:], start + 3
         # "London-based" -> "London" "-based"
-        suffix = re.search(r"-(?:based|born|owned|led|headquartered)$", text)
+        suffix = _COMPOUND_SUFFIX.search(text) if "-" in text else None
         if suffix and text[0].isupper():
             cut = start + suffix.start()
             tokens.append(_Token(text[: suffix.start()], start, cut))
@@ -390,10 +427,10 @@ def _tokenize(sentence: str) -> list[_Token]:
 
 def _smart_case(sentence: str) -> str | None:
     """Title-case an ALL-CAPS sentence (keeping length), or None if it is not all caps."""
-    letters = [c for c in sentence if c.isalpha()]
-    if len(letters) < 8 or sum(c.isupper() for c in letters) < 0.9 * len(letters):
+    lowers = sum(1 for c in sentence if c.islower())
+    if lowers > 0.1 * len(sentence) or sum(1 for c in sentence if c.isupper()) < 8 * (lowers + 1):
         return None
-    cased = re.sub(r"[^\W\d_]+", lambda m: m.group().capitalize(), sentence)
+    cased = _WORD.sub(lambda m: m.group().capitalize(), sentence)
     return cased if len(cased) == len(sentence) else None
 
 
@@ -418,9 +455,17 @@ def _is_headline(tokens: Sequence[_Token]) -> bool:
 
 
 def _chunk(
-    tokens: list[_Token], time_of: dict[int, int], mentions: Sequence[TimeMention]
+    tokens: list[_Token],
+    time_of: dict[int, int],
+    mentions: Sequence[TimeMention],
+    *,
+    headline: bool = False,
 ) -> list[_Item]:
-    """Group tokens into items: time mentions, name chunks (split at titles) and words."""
+    """Group tokens into items: time mentions, name chunks (split at titles) and words.
+
+    In a Title Case headline every word is capitalised, so a name after a title is cut to
+    its usual length ("Chair Jane Doe Backs Plan" -> "Jane Doe").
+    """
     items: list[_Item] = []
     index = 0
     n = len(tokens)
@@ -447,7 +492,7 @@ def _chunk(
                     end += joined
                     continue
                 break
-            items.extend(_split_chunk(tokens[index : end + 1]))
+            items.extend(_split_chunk(tokens[index : end + 1], headline=headline))
             index = end + 1
             continue
         items.append(_Item("W", token.lower if token.lower in _CAP_STOP else token.text,
@@ -567,7 +612,29 @@ def _words(tokens: Sequence[_Token]) -> list[_Item]:
     return [_Item("W", t.lower, t.start, t.end) for t in tokens]
 
 
-def _split_chunk(tokens: list[_Token]) -> list[_Item]:
+def _name_length(tokens: Sequence[_Token]) -> int:
+    """How many leading tokens make a usual person name: two words, plus initials/particles."""
+    size = 0
+    words = 0
+    for token in tokens:
+        if (
+            re.fullmatch(r"[A-Z]\.", token.text)
+            or token.lower in _PARTICLES
+            or (words == 0 and token.lower.rstrip(".") in _HONORIFICS)
+        ):
+            size += 1
+            continue
+        if token.lower in _NAME_SUFFIXES:
+            size += 1
+            break
+        if words == 2:
+            break
+        size += 1
+        words += 1
+    return size
+
+
+def _split_chunk(tokens: list[_Token], *, headline: bool = False) -> list[_Item]:
     """Split a capitalised chunk at a title: "Acme Chief Executive Jane Doe" -> 3 items."""
     lows = [t.lower for t in tokens]
     found = _find_head(lows)
@@ -578,6 +645,7 @@ def _split_chunk(tokens: list[_Token]) -> list[_Item]:
     connector: list[_Token] = []
     tail: list[_Token] = []
     person: list[_Token] = []
+    leftover: list[_Token] = []
     if rest and rest[0].lower in {"of", "for", "to"}:
         connector = [rest[0]]
         rest = rest[1:]
@@ -586,9 +654,12 @@ def _split_chunk(tokens: list[_Token]) -> list[_Item]:
             rest = rest[1:]
         tail, person = _split_trailing_person(rest)
     elif rest:
-        if not _person_like(rest):
+        if headline:
+            person, leftover = rest[: _name_length(rest)], rest[_name_length(rest) :]
+        else:
+            person = rest
+        if not _person_like(person):
             return _entity_item(tokens)
-        person = rest
     if not pre and not head:
         return _entity_item(tokens)
     items: list[_Item] = []
@@ -605,6 +676,7 @@ def _split_chunk(tokens: list[_Token]) -> list[_Item]:
         items.extend(_entity_item(tail))
     if person:
         items.extend(_entity_item(person))
+    items.extend(_words(leftover))
     return items
 
 
@@ -622,7 +694,7 @@ _B = r"(?![\w-])"  # word end
 _POSTNOM = r"(?:,?\s(?:mp|mep|msp|mla|mpp|qc|kc|obe|mbe|cbe|phd)(?![\w-]))*"
 # Auxiliaries, adverbs and times between a subject and its verb ("has been", "on Monday").
 _ADV = (
-    r"(?:(?:has|have|had|was|were|is|are|will|be|been|being|also|now|then|officially|finally|"
+    r"(?:(?:has|have|had|was|were|is|are|will|be|been|being|also|now|then|officially|finally|currently|"
     r"just|already|recently|formally|reportedly|subsequently|later|eventually|once|previously|"
     r"initially|originally|again|ultimately|duly|today|yesterday|unanimously|quietly|"
     r"(?:is|are|was|were)\s(?:set|expected|due|poised|scheduled|going)\sto|(?:agreed|decided|"
@@ -634,25 +706,41 @@ _PMODS2 = rf"(?P<pmods2>(?:(?:{_ROLE_MODS}){_B}\s?)*)"
 _ANYTITLE = rf"(?:{_OFFHEAD}|{_ORGTITLE}|{_JOBTITLE}|{_POSNOUN})"
 _COORD = rf"(?:\s(?:and|&)\s(?:{_ANYTITLE}))?"
 _LC_TAIL_WORD = (
-    r"(?!(?:said|says|has|have|had|is|was|were|will|on|in|at|who|which|that|when|after|before|"
+    r"(?<![\w'-])(?!(?:said|says|has|have|had|is|was|were|will|on|in|at|who|which|that|when|after|before|"
     r"and|but|with|from|since|until|as|by|for|to|of|the|a|an|announced|told|added|he|she|it|"
-    r"they|his|her|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b)[a-z][a-z-]+"
+    r"they|his|her|him|them|its|their|under|over|latest|now|then|also|still|made|become|been|"
+    r"sworn|chosen|given|taken|set|put|monday|tuesday|"
+    r"wednesday|thursday|friday|saturday|sunday)\b)[a-z][a-z-]+"
 )
+# An open-class lower-case word inside an office ("illegal migration minister"): no verb forms.
+_LC_OFFICE_MOD = rf"(?![a-z]+(?:ed|ing)\b){_LC_TAIL_WORD}"
 _OFF_TAIL = (
     rf"(?:\s(?:of|for|to)\s(?:the\s)?(?:{_ANY_E}(?:(?:,\s{_ANY_E})*,?\s(?:and|&)\s{_ANY_E})?"
     rf"(?:\s(?:of|in)\s(?:the\s)?{_ANY_E})?"
     rf"|{_LC_TAIL_WORD}(?:,?\s(?:and\s)?{_LC_TAIL_WORD}){{0,5}}))"
 )
 # A role: "chief executive of ⟨E⟩", "⟨E⟩'s chair", "Secretary of State for ⟨E⟩", "⟨E⟩ boss".
-_ROLE = (
-    rf"{_MODS}(?:"
-    rf"{_e('poss')}'s\s{_PMODS}(?P<ptitle>{_ANYTITLE}){_B}"
-    rf"|(?P<title>{_ORGTITLE}|{_JOBTITLE}|{_POSNOUN}){_COORD}\s(?P<conn>of|at|for|with)\s(?:the\s)?"
-    rf"(?:{_ANY_E}'s\s)?{_e('tobj')}"
-    rf"|(?P<office>(?:{_ANY_E}\s)?(?:(?:{_OFFMODS})\s)*(?:{_OFFHEAD}){_B}{_OFF_TAIL}?)"
-    rf"|{_e('pre')}\s{_PMODS2}(?P<pretitle>{_ORGTITLE}|{_JOBTITLE}|{_POSNOUN}){_B}"
-    rf")"
-)
+
+
+def _role(open_modifiers: bool) -> str:
+    """The role fragment; ``open_modifiers`` lets offices take any lower-case words before the
+    head ("illegal migration minister"). Only safe where the role starts at a fixed place
+    (after "as", "appointed", "is the"), not where a search may start it anywhere."""
+    office_mods = rf"(?:{_OFFMODS}|{_LC_OFFICE_MOD}|and)" if open_modifiers else rf"(?:{_OFFMODS})"
+    return (
+        rf"{_MODS}(?:"
+        rf"{_e('poss')}'s\s{_PMODS}(?P<ptitle>(?:(?:{_OFFMODS})\s)*{_ANYTITLE}){_B}"
+        rf"|(?P<title>{_ORGTITLE}|{_JOBTITLE}|{_POSNOUN}){_COORD}\s(?P<conn>of|at|for|with)\s"
+        rf"(?:the\s)?(?:{_ANY_E}'s\s)?{_e('tobj')}"
+        rf"|(?P<office>(?:{_ANY_E}\s)?(?:{office_mods}\s){{0,4}}(?:{_OFFHEAD}){_B}{_OFF_TAIL}?)"
+        rf"|{_e('pre')}\s{_PMODS2}(?P<pretitle>{_ORGTITLE}|{_JOBTITLE}|{_POSNOUN}){_B}"
+        rf")"
+    )
+
+
+# A role: "chief executive of ⟨E⟩", "⟨E⟩'s chair", "Secretary of State for ⟨E⟩", "⟨E⟩ boss".
+_ROLE = _role(open_modifiers=True)
+_ROLE_STRICT = _role(open_modifiers=False)
 # A role with no organisation named; the organisation comes from the pattern ("Y named X as
 # its chair", "X joined Y as head coach").
 _IROLE = (
@@ -693,10 +781,15 @@ _P_BECAME = _p(
 )
 _P_APPOSITIVE = _p(
     rf"{_e('s')}{_POSTNOM}(?:,\s\d{{1,3}})?(?P<v>,)\s(?:(?:a|an|the|its|their)\s)?{_ROLE}"
-    rf"(?=\s?(?:,|\.|;|\)|$|\s(?:said|says|told|added|and|who|has|had|is|was|will|explained|"
+    rf"(?=\s?(?:,|\.|;|\)|$|\s(?:said|says|told|added|and|who|has|had|is|was|will|explained|at|in|on|"
+    rf"during|with|from|"
     rf"announced|wrote|noted)\b))"
 )
-_P_PRETITLE = _p(rf"(?P<v>){_ROLE}(?P<comma>,)?\s{_e('s')}(?(comma),|(?!'s))")
+_P_LISTED = _p(
+    rf"^(?:in:\s|out:\s)?{_e('s')}{_POSTNOM}\s?(?P<v>[:–—-])\s(?:the\s)?{_ROLE}"
+    rf"(?=\s?(?:[,;.]|$|\sand\s))"
+)
+_P_PRETITLE = _p(rf"(?<![\w'⟩-])(?P<v>){_ROLE_STRICT}(?P<comma>,)?\s{_e('s')}(?(comma),|(?!'s))")
 _P_ORG_APPOINTS = _p(
     rf"{_e('a')}(?:'s\s(?:board(?:\sof\s(?:directors|trustees))?|trustees|shareholders))?"
     rf"\s{_ADV}(?P<v>appointed|appoints|appoint|named|names|name|hired|hires|hire|elected|"
@@ -712,13 +805,20 @@ _P_ORG_APPOINTS_ROLE = _p(
 )
 # "Serie A side", "second-division club": a descriptor before a team's name.
 _SIDE = (
-    rf"(?:(?:the\s)?(?:(?:{_ANY_E}|[a-z][\w-]*)\s){{0,3}}?(?:side|club|outfit|team|franchise)\s)?"
+    rf"(?:(?:the\s)?(?:(?:{_ANY_E}|(?!(?:from|to|with|at|for|on|in|of|and|by)\s)[a-z][\w-]*)\s){{0,3}}?"
+    rf"(?:side|club|outfit|team|franchise)\s)?"
 )
 _P_JOINED = _p(
     rf"{_SUBJ}{_ADV}(?P<neg>no\slonger\s)?(?P<v>joined|joins|join|joining|rejoined|rejoins|"
-    rf"rejoin|re-joined|re-joins|(?:signed|signs|agreed|agrees)\s(?:a|an)\s(?:[\w£$€.,-]+\s){{0,3}}"
-    rf"(?:deal|contract|terms)\sto\sjoin|(?:signed|signs|sign|agreed|agrees)\s(?:a|an)\s"
-    rf"(?:[\w£$€.,-]+\s){{0,3}}(?:deal|contract|terms)\swith|signed\son\swith|signs\son\swith|"
+    rf"rejoin|re-joined|re-joins|"
+    rf"(?:signed|signs|agreed|agrees)\s(?:a|an)\s(?:[\w£$€.,-]+\s){{0,3}}(?:deal|contract|terms)\sto\sjoin|"
+    rf"(?:agreed|agrees|agreeing)\sto\sterms(?:\son\s(?:a|an)\s(?:[\w£$€.,-]+\s){{0,3}}(?:deal|contract))?"
+    rf"\swith|(?:extended|extends|extending)\s(?:his|her|their)\s(?:[\w-]+\s){{0,2}}(?:contract|deal)\s"
+    rf"with|agreeing\swith|(?:is|was|are|were)\s(?:currently\s)?on\sthe\s(?:roster|books)\s(?:of|for|at)|"
+    rf"(?:signed|signs|sign|agreed|agrees)\s(?:(?:a|an|his|her)\s)?"
+    rf"(?:[\w£$€.,-]+\s){{0,3}}(?:deal|contract|terms)\swith|"
+    rf"scored\s(?:(?:his|her|a|the|their)\s)?(?:[\w-]+\s){{0,2}}(?:goal|try|goals|points)\sfor|"
+    rf"(?:is|be|was|are|were|been)\spart\sof|signed\son\swith|signs\son\swith|"
     rf"rides\sfor|rode\sfor|races\sfor|raced\sfor|riding\sfor|racing\sfor|named\sto|"
     rf"called\sup\sto|signed\s(?:for|with|to)|signs\s(?:for|with|to)|"
     rf"sign\s(?:for|with|to)|signing\s(?:for|with)|re-signed\swith|re-signs\swith|"
@@ -729,18 +829,19 @@ _P_JOINED = _p(
     rf"made\s(?:his|her)\sdebut\sfor|debuted\sfor|committed\sto|commits\sto|"
     rf"(?:was\s|is\s|been\s)?loaned\s(?:out\s)?to|(?:is\s|was\s|currently\s)?on\sloan\s(?:at|with)|"
     rf"works\s(?:for|at)|worked\s(?:for|at)|working\s(?:for|at))\s"
-    rf"{_SIDE}(?:the\s)?{_e('o')}(?!'s)"
+    rf"{_SIDE}(?:the\s)?{_e('o')}(?:'s\s(?:⟨E(?P<o2>\d+)⟩|(?:[a-z-]+\s){{0,2}}(?:team|squad|side)))?(?!'s)"
     rf"(?:\s(?P<loan1>on\s(?:a\s)?(?:[\w-]+\s){{0,2}}loan\s)?from\s{_SIDE}(?:the\s)?{_e('frm')})?"
     rf"(?:\s(?P<loan2>on\s(?:a\s)?(?:[\w-]+\s){{0,2}}loan))?"
-    rf"(?:\sas\s(?:(?:the|a|an|its|their)\s)?{_IROLE})?"
+    rf"(?:\sas\s(?:(?:the|a|an|its|their)\s)?(?:{_IROLE}|{_ROLE}))?"
 )
 _P_CLUB_SIGNS = _p(
     rf"{_e('a')}\s{_ADV}(?P<v>signed|signs|sign|re-signed|re-signs|acquired|acquires|acquire|"
     rf"landed|lands|land|recruited|recruits|snapped\sup|snaps\sup|brought\sin|brings\sin|"
-    rf"drafted|drafts|claimed|added|(?:completed|confirmed|announced|secured|completes|confirms|"
+    rf"drafted|drafts|claimed|added|selected|(?:completed|confirmed|announced|secured|completes|confirms|"
     rf"announces|secures|announce|confirm|complete|secure)\sthe\s(?:[^⟨;]{{0,25}}\s)?signing\sof)"
     rf"\s(?:(?:the|new|young|veteran|former|highly-rated|teenage|talented|\d+-year-old|"
-    rf"(?:{_POSNOUN})s?)\s){{0,3}}(?:{_ANY_E}\s(?:{_POSNOUN}|transfer)\s)?{_e('s')}(?!'s)"
+    rf"(?:{_POSNOUN})s?)\s){{0,3}}(?:{_ANY_E}\s(?:[a-z-]+\s){{0,2}}?(?:(?:{_POSNOUN}|transfer|\d+-year-old)\s){{1,2}})?"
+    rf"{_e('s')}(?!'s)"
     rf"(?P<more>(?:,\s{_ANY_E}(?!'s))*,?\sand\s{_ANY_E}(?!'s))?"
     rf"(?:\s(?P<loan1>on\s(?:a\s)?(?:[\w-]+\s){{0,2}}loan\s)?from\s{_SIDE}(?:the\s)?{_e('frm')})?"
     rf"(?:\s(?P<loan2>on\s(?:a\s)?(?:[\w-]+\s){{0,2}}loan))?"
@@ -756,6 +857,8 @@ _P_SIGNED_BY = _p(
     rf"loaned|traded|sent)\s(?:(?:[^⟨;,]{{0,40}}?|⟨T\d+⟩)\s)?(?:by|to)\s(?:the\s)?{_e('o')}(?!'s)"
 )
 # "Jane Doe of Riverside Rovers scored": in sports reports a player's team follows "of".
+_P_PAREN_TEAM = _p(rf"{_e('s')}\s(?P<v>\()(?:the\s)?{_e('o')}\)")
+_P_POSS_TEAM = _p(rf"(?<![\w⟩])(?P<v>){_e('o')}'s\s{_e('s')}(?!'s)(?=\s[a-z]|[,.;]|$)")
 _P_OF_TEAM = _p(rf"{_e('s')}(?P<v>\sof)\s(?:the\s)?{_e('o')}(?=[,.;)]|\s[a-z]|$)")
 _LEAVE_VERBS = (
     r"stepped\sdown|steps\sdown|step\sdown|stepping\sdown|stood\sdown|stands\sdown|"
@@ -1012,9 +1115,19 @@ def _valid_name(name: str) -> bool:
     words = name.split()
     if not words or len(words) > _MAX_NAME_WORDS:
         return False
-    if name.lower() in _PRONOUNS or name.lower() in _CAP_STOP:
+    if name.lower() in _PRONOUNS or name.lower() in _CAP_STOP or _DEMONYM.fullmatch(name):
         return False
     return any(c.isupper() for c in name) and any(c.isalpha() for c in name)
+
+
+def _valid_person(name: str) -> bool:
+    """Whether a subject can be a person: a short name, no organisation or place words."""
+    if not _valid_name(name):
+        return False
+    words = [w for w in name.split() if w.lower() not in _PARTICLES]
+    if len(words) > 5 or any(w.lower().rstrip(".") in _NONPERSON_SUBJECT for w in words):
+        return False
+    return all(w[:1].isupper() or w[:1].isdigit() for w in words)
 
 
 def _title_case_office(text: str) -> str:
@@ -1084,11 +1197,15 @@ def _role_facts(
         pmods = _mod_words(match.group("pmods"))
         title = " ".join(match.group("ptitle").split())
         owner = sentence.entity(match, "poss")
-        if owner and re.fullmatch(_OFFHEAD, title):
+        words = title.split()
+        while len(words) > 1 and words[0] in _OFFMODS_SET:
+            words = words[1:]
+        head = " ".join(words)
+        if owner and re.fullmatch(_OFFHEAD, head):
             internal = [m for m in mods + pmods if m in _OFFICE_INTERNAL_MODS]
             office = _title_case_office(" ".join([*internal, title])) + f" of {owner}"
             out.append((POSITION, office, negated(pmods)))
-            if title in _HEAD_OF_GOVERNMENT and not internal:
+            if head in _HEAD_OF_GOVERNMENT and head == title and not internal:
                 out.append((HEAD_GOV, owner, negated(pmods)))
         elif owner:
             relation = _relation_for_title(title, mods + pmods, sports)
@@ -1121,6 +1238,10 @@ def _role_facts(
     return [(rel, obj, neg) for rel, obj, neg in out if subject != obj]
 
 
+_OFFICE_NOISE = _wordset("new newly-elected newly-elect newly-appointed incoming current")
+_OFFICE_HEAD_WORD = re.compile(rf"(?<![\w-])(?:{_OFFHEAD}){_B}")
+
+
 def _office_facts(
     sentence: _Sentence, match: re.Match[str], mods: list[str]
 ) -> list[tuple[str, str, bool]]:
@@ -1134,14 +1255,27 @@ def _office_facts(
     has_entity_tail = "⟨E" in reduced[head.end() :]
     raw_head_pos = raw.lower().find(head_text.split()[0])
     head_is_cap = raw_head_pos >= 0 and raw[raw_head_pos].isupper()
-    if head_text.split()[-1] in _AMBIGUOUS_OFFICES and not (has_entity_tail or head_is_cap):
-        return []
+    has_modifier = bool(reduced[: head.start()].strip())
+    if head_text.split()[-1] in _AMBIGUOUS_OFFICES and not (
+        has_entity_tail or head_is_cap or has_modifier or head.end() < len(reduced)
+    ):
+        return []  # "the secretary", "a representative": common nouns, not offices
     internal = [m for m in mods if m in _OFFICE_INTERNAL_MODS]
-    office = _title_case_office(" ".join([*internal, _clean_name(raw)]))
+    words = _clean_name(raw).split()
+    while len(words) > 2 and words[0].lower() in _OFFICE_NOISE:
+        words = words[1:]  # "New Charleston Mayor": "new" describes the holder, not the office
+    office = _title_case_office(" ".join([*internal, *words]))
     if len(office.split()) < 2 or len(office.split()) > 12:
         return []
     is_negated = bool(set(mods) & _NEGATING_MODS)
-    out = [(POSITION, office, is_negated)]
+    # "Deputy PM and Justice Secretary" is two offices; "Minister for Health and Social Care"
+    # is one (its second half has no office word of its own).
+    parts = re.split(r"\s(?:and|&)\s", office)
+    if len(parts) > 1 and all(_OFFICE_HEAD_WORD.search(part.lower()) for part in parts):
+        offices = [part for part in parts if len(part.split()) >= 2]
+    else:
+        offices = [office]
+    out = [(POSITION, name, is_negated) for name in offices]
     if head_text in _HEAD_OF_GOVERNMENT and not internal and has_entity_tail:
         tail = re.search(r"(?:of|for)\s(?:the\s)?⟨E(\d+)⟩", reduced[head.end() :])
         if tail:
@@ -1201,11 +1335,8 @@ def _h_stative_role(s: _Sentence, m: re.Match[str]) -> None:
     if (
         "comma" in m.re.groupindex
         and m.group("comma")
-        and s.reduced[: m.start()].strip()
-        not in {
-            "",
-            "the",
-        }
+        and s.reduced[: m.start()].strip() not in {"", "the"}
+        and not (m.group("mods") or "").startswith("the")
     ):
         return  # "Role of A, B," mid-sentence is usually a list, not "Role, Name,"
     subject = s.entity(m, "s")
@@ -1229,16 +1360,52 @@ def _h_org_appoints_role(s: _Sentence, m: re.Match[str]) -> None:
     _h_appointed(s, m)
 
 
+_TEAM_QUALIFIERS = _wordset(
+    "national olympic junior youth senior reserve reserves development academy under-21 under-23 "
+    "under-20 under-19 under-18 under-17 u21 u23 u20 u19 u18 u17 first second"
+)
+_JOINED_PAST = frozenset(
+    {
+        "played for",
+        "worked for",
+        "worked at",
+        "rode for",
+        "raced for",
+        "was part of",
+        "were part of",
+    }
+)
+_JOINED_STATIVE = (
+    "is on the", "was on the", "is currently on", "are on the",
+    "plays", "works", "on loan", "is on", "rides", "races", "is part", "are part", "been part",
+    "be part", "currently on", "was on",
+)  # fmt: skip
+
+
 def _h_joined(s: _Sentence, m: re.Match[str]) -> None:
     subject = s.entity(m, "s")
     obj = s.entity(m, "o")
+    if m.group("o2"):
+        # "Freedonia Women's National Team" is one name; "Elbonia's Union Harbour" is a club
+        # named after its country.
+        second = s.entity(m, "o2") or ""
+        if second.split()[0].lower() in _TEAM_QUALIFIERS:
+            obj = _clean_name(s.original(m.start("o") - 2, m.end("o2") + 1))
+        else:
+            obj = second
     verb = _verb(m)
+    if verb.endswith("part of") and not s.doc.sports:
+        return
     negated = bool(m.group("neg"))
     roles = _role_facts(s, m, subject, default_org=obj)
     if verb.startswith(("works", "worked", "working")):
         relation = EMPLOYER
     elif verb.startswith(("play", "scored", "made", "debuted")) or "loan" in verb:
-        relation = TEAM if s.doc.sports or "loan" in verb or verb.startswith("play") else EMPLOYER
+        relation = (
+            TEAM
+            if s.doc.sports or "loan" in verb or verb.startswith(("play", "scored"))
+            else EMPLOYER
+        )
     elif verb.startswith(("signed for", "signs for", "sign for", "signing for", "rides", "rode",
                           "races", "raced", "riding", "racing")):  # fmt: skip
         relation = TEAM
@@ -1248,10 +1415,13 @@ def _h_joined(s: _Sentence, m: re.Match[str]) -> None:
         relation = TEAM
     else:
         relation = _team_or_employer(s, obj)
-    past = verb in {"played for", "worked for", "worked at"}
-    mode = "past" if (past or negated) else ("state" if verb.startswith(("plays", "works",
-                                                                        "on loan", "is on"))
-                                              else "event")  # fmt: skip
+    past = verb in _JOINED_PAST
+    if past or negated:
+        mode = "past"
+    elif verb.startswith(_JOINED_STATIVE):
+        mode = "state"
+    else:
+        mode = "event"
     if roles:
         for role_relation, role_obj, neg in roles:
             s.add(m, subject, role_relation, role_obj, negated=neg or negated or past, mode=mode)
@@ -1265,7 +1435,7 @@ def _h_joined(s: _Sentence, m: re.Match[str]) -> None:
 
 def _h_signed_by(s: _Sentence, m: re.Match[str]) -> None:
     verb = _verb(m)
-    if not (s.doc.sports or verb == "signed"):
+    if not (s.doc.sports or verb in {"signed", "drafted"}):
         return
     s.add(m, s.entity(m, "s"), TEAM, s.entity(m, "o"))
 
@@ -1274,11 +1444,25 @@ def _h_of_team(s: _Sentence, m: re.Match[str]) -> None:
     if not s.doc.sports:
         return
     subject = s.entity(m, "s")
-    if subject is None or len(subject.split()) < 2:
+    obj = s.entity(m, "o")
+    if subject is None or obj is None or len(subject.split()) < 2:
+        return
+    if m.group("v") == "(" and not _looks_like_team_in_parentheses(subject, obj):
         return
     tokens = [_Token(w, 0, 0) for w in subject.split()]
     if _person_like(tokens):
         s.add(m, subject, TEAM, s.entity(m, "o"), mode="state")
+
+
+def _looks_like_team_in_parentheses(subject: str, obj: str) -> bool:
+    """ "Jane Doe (Riverside Rovers)" names a team; "(USA)", "(France)" or an acronym of the
+    subject ("Korea Baseball Organization (KBO)") name a country or the subject itself."""
+    if obj.isupper() and len(obj.replace(".", "")) <= 4:
+        return False
+    initials = "".join(word[0] for word in subject.split() if word[:1].isupper())
+    if obj.replace(".", "").upper() == initials.upper():
+        return False
+    return len(obj.split()) >= 2 or "-" in obj
 
 
 def _h_club_signs(s: _Sentence, m: re.Match[str]) -> None:
@@ -1455,6 +1639,8 @@ def _h_member(s: _Sentence, m: re.Match[str]) -> None:
     mode = "past" if past else ("event" if verb.startswith("bec") else "state")
     if obj and _LEGISLATURE.search(obj):
         s.add(m, subject, POSITION, f"Member of the {obj}", negated=past, mode=mode)
+    elif s.doc.sports:
+        s.add(m, subject, TEAM, obj, negated=past, mode=mode)
     else:
         s.add(m, subject, MEMBER, obj, negated=past, mode=mode)
 
@@ -1494,6 +1680,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], Callable[[_Sentence, re.Match[str]], Non
     (_P_NO_LONGER, _h_no_longer),
     (_P_APPOSITIVE, _h_stative_role),
     (_P_PRETITLE, _h_stative_role),
+    (_P_LISTED, _h_stative_role),
     (_P_LEFT_ROLE, _h_left_role),
     (_P_LEFT_ORG, _h_left_org),
     (_P_JOINED, _h_joined),
@@ -1501,6 +1688,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], Callable[[_Sentence, re.Match[str]], Non
     (_P_SENDS, _h_sends),
     (_P_SIGNED_BY, _h_signed_by),
     (_P_OF_TEAM, _h_of_team),
+    (_P_PAREN_TEAM, _h_of_team),
+    (_P_POSS_TEAM, _h_of_team),
     (_P_LEADS, _h_leads),
     (_P_MARRIED, _h_married),
     (_P_KIN, _h_kin),
@@ -1571,18 +1760,26 @@ class RuleFactExtractor:
     decides whether "joined"/"left"/"signed" means a team or an employer, and whether
     "manager" means a coach.
 
-    Pronouns: a sentence that starts with "He"/"She" (or "The 32-year-old") takes the last
-    person subject of the document; other pronouns are not resolved and yield no fact.
+    Pronouns: a sentence that starts with "He"/"She" (or "The 32-year-old", or "In 2019, she
+    ...") takes the last person subject of the document; other pronouns are not resolved and
+    yield no fact. Negated or hedged clauses ("did not join", "could join", "is linked
+    with") yield nothing; scheduled future ("will join Y in July") is kept with that start.
+
+    The instance holds no state between calls, so one extractor may serve many threads.
 
     Limitations:
         - Names are recognised by capitalisation: lower-case brand names ("eBay") are missed,
-          and a title followed by three capitalised words may be split wrongly.
+          and a title followed by three capitalised words may be split wrongly ("Governor of
+          New South Wales" is protected by a word list, rarer places are not).
+        - There is no gazetteer: a country in parentheses or before a position word
+          ("Ghana goalkeeper X") is taken as a (national) team, and "X moved to Japan" in a
+          sports story as a team.
         - Sentences whose relation is spread over several clauses, or expressed as a noun
-          phrase not listed above, yield nothing (recall over precision).
-        - "holds position" objects are the office as written; no gazetteer completes
-          "Prime Minister" with a country.
-        - Hedged or reported future ("could join", "is linked with") is skipped; scheduled
-          future ("will join Y in July") is kept with that start.
+          phrase not listed above, yield nothing (precision over recall).
+        - "holds position" objects are the office as written; nothing completes "Prime
+          Minister" with a country.
+        - Past-tense statives ("X was chief executive of Y", "X played for Y") are read as
+          ended; a time in the same clause becomes their ``valid_to``.
     """
 
     def extract(self, text: str, reference_time: datetime) -> list[ExtractedFact]:
@@ -1595,6 +1792,10 @@ class RuleFactExtractor:
 
         Returns:
             Facts in document order, without duplicates. Deterministic for a given input.
+
+        Raises:
+            ValueError: If ``reference_time`` is naive (from `graph.timeparse`): relative
+                times must never be resolved against a guessed timezone.
         """
         doc = _DocState(sports=_is_sports(text))
         facts: list[ExtractedFact] = []
@@ -1616,10 +1817,12 @@ class RuleFactExtractor:
     ) -> list[ExtractedFact]:
         if text.rstrip().endswith("?"):
             return []
-        surface = _smart_case(text) or text
+        cased = _smart_case(text)
+        surface = cased or text
         mentions = [m for m in find_time_mentions(text, reference_time) if _keep_mention(m, text)]
         tokens = _tokenize(surface)
-        if _smart_case(text) is not None or _is_headline(tokens):
+        headline = cased is not None or _is_headline(tokens)
+        if headline:
             for token in tokens[1:]:
                 if token.lower in _HEADLINE_LOWER:
                     token.text = token.lower
@@ -1629,7 +1832,7 @@ class RuleFactExtractor:
                 if token.start < mention.end_char and mention.start_char < token.end:
                     time_of[t_index] = m_index
                     break
-        items = _chunk(tokens, time_of, mentions)
+        items = _chunk(tokens, time_of, mentions, headline=headline)
         items = _resolve_leading_pronoun(items, doc)
         sentence = _Sentence(text, surface, items, doc)
         for pattern, handler in _PATTERNS:
@@ -1637,17 +1840,14 @@ class RuleFactExtractor:
                 handler(sentence, match)
         _add_succession_tails(sentence)
         facts: list[ExtractedFact] = []
+        sentence.drafts = [d for d in sentence.drafts if _valid_draft(d)]
         for draft in sentence.drafts:
-            if not (_valid_name(draft.subject) and _valid_object(draft)):
-                continue
             _assign_times(sentence, draft)
         for draft in sentence.drafts:
             if draft.shares_time_with is not None:
                 source = draft.shares_time_with
                 draft.valid_to = draft.valid_to or source.valid_from
         for draft in sentence.drafts:
-            if not (_valid_name(draft.subject) and _valid_object(draft)):
-                continue
             facts.append(
                 ExtractedFact(
                     subject=draft.subject,
@@ -1663,10 +1863,23 @@ class RuleFactExtractor:
         return facts
 
 
+def _valid_draft(draft: _Draft) -> bool:
+    if draft.relation in _PERSON_RELATIONS:
+        if not _valid_person(draft.subject):
+            return False
+    elif not _valid_name(draft.subject):
+        return False
+    return _valid_object(draft)
+
+
 def _valid_object(draft: _Draft) -> bool:
     if draft.relation == POSITION:
         words = draft.object.split()
         return 2 <= len(words) <= 12 and draft.object.lower() not in _PRONOUNS
+    if draft.object.lower() in _GENERIC_OBJECTS:
+        return False
+    if draft.relation in {TEAM, COACH} and _COMPETITION.search(draft.object):
+        return False
     return _valid_name(draft.object)
 
 
@@ -1697,6 +1910,16 @@ def _resolve_leading_pronoun(items: list[_Item], doc: _DocState) -> list[_Item]:
     first = items[0]
     if first.kind == "W" and first.text in {"he", "she"}:
         return [_Item("E", doc.last_person, first.start, first.end), *items[1:]]
+    # "In 2019, she joined ...": a short opener with no name, a comma, then the pronoun.
+    for index, item in enumerate(items[:8]):
+        if item.kind == "E":
+            break
+        if item.kind == "W" and item.text == ",":
+            after = items[index + 1] if index + 1 < len(items) else None
+            if after is not None and after.kind == "W" and after.text in {"he", "she"}:
+                resolved = _Item("E", doc.last_person, after.start, after.end)
+                return [*items[: index + 1], resolved, *items[index + 2 :]]
+            break
     if (
         len(items) > 1
         and first.kind == "W"

@@ -278,11 +278,10 @@ class StreamConsumer:
             if live:
                 total += len(live)
                 self.stats.reclaimed += len(live)
+                log.info("stream %s: reclaimed %d pending entries", self.stream, len(live))
                 self._process(live, self._deliveries(live))
             if _text(start) == "0-0":
                 break
-        if total:
-            log.info("stream %s: reclaimed %d pending entries", self.stream, total)
         self._forget_dead_consumers()
         return total
 
@@ -361,9 +360,24 @@ class StreamConsumer:
             return "retry"
         if accepted.unchanged:
             self.stats.unchanged += 1
+            if delivered > 1 and accepted.status == "pending":
+                # The earlier delivery may have died between recording and enqueueing; a
+                # duplicate task is a no-op, a missing one would wait for the reconciler.
+                self._redispatch(item.tenant, accepted.doc_id, accepted.version)
         else:
             self.stats.recorded += 1
         return "ack"
+
+    def _redispatch(self, tenant: str, doc_id: str, version: int) -> None:
+        try:
+            self.dispatcher.ingest(tenant, doc_id, version)
+        except Unavailable as exc:
+            log.warning(
+                "re-dispatch of %s v%d failed (%s); the reconciler will",
+                doc_id,
+                version,
+                exc.detail,
+            )
 
     def dead_letter(
         self, entry_id: str, fields: Mapping[Any, Any], reason: str, delivered: int = 1

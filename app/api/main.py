@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from app.api import graph_routes, problems, webhooks
@@ -10,11 +13,21 @@ from app.api.context import ApiContext
 from app.api.routes import health, router
 
 
+@asynccontextmanager
+async def _lifespan(api: FastAPI) -> AsyncIterator[None]:
+    # Build the query encoder before serving: a broken export fails start-up, not a query.
+    warm_up = getattr(api.state.context.services.embedder, "warm_up", None)
+    if callable(warm_up):
+        warm_up()
+    yield
+
+
 def create_api(context: ApiContext) -> FastAPI:
     api = FastAPI(
         title="chronorag",
         version="0.1.0",
         description="Streaming knowledge-update RAG with a temporal knowledge graph.",
+        lifespan=_lifespan,
     )
     api.state.context = context
     problems.install(api)

@@ -225,7 +225,7 @@ async def replace_document(
     if doc.doc_id is not None and doc.doc_id != doc_id:
         raise InvalidInput(f"id: body id {doc.doc_id!r} differs from the path id {doc_id!r}")
     doc.doc_id = doc_id
-    acc = await run_in_threadpool(_submit_admitted, ctx, tenant, doc, True)
+    acc = await run_in_threadpool(_submit_admitted, ctx, tenant, doc, must_exist=True)
     return _accepted(request, response, acc)
 
 

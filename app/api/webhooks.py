@@ -43,7 +43,7 @@ def _documents(body: bytes, max_batch: int) -> tuple[list[DocumentInput], bool]:
             [{"type": "json_invalid", "loc": ("body",), "msg": "invalid JSON"}]
         ) from None
     if not isinstance(data, dict):
-        raise InvalidInput("body: must be a JSON object (one document, or {\"documents\": [...]})")
+        raise InvalidInput('body: must be a JSON object (one document, or {"documents": [...]})')
     if "documents" not in data:
         return [_input(validate_model(DocumentCreate, data))], False
     items = data["documents"]
@@ -56,9 +56,7 @@ def _documents(body: bytes, max_batch: int) -> tuple[list[DocumentInput], bool]:
     return [_input(doc) for doc in batch.documents], True
 
 
-@router.post(
-    "/{source}", status_code=202, response_model=list[DocumentAccepted], responses=ERRORS
-)
+@router.post("/{source}", status_code=202, response_model=list[DocumentAccepted], responses=ERRORS)
 async def receive_webhook(source: str, request: Request, ctx: Ctx) -> Any:
     """Accept signed documents from a configured source; 202 once every one is recorded."""
     receiver = get_webhooks(ctx)

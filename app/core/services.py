@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from app.core.dispatch import Dispatcher
 from app.core.metrics import StageTimer
@@ -43,24 +47,57 @@ def build_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     )
 
 
+class LazyQueryEncoder:
+    """Builds the query encoder at its first use, once, under a lock.
+
+    Worker processes never embed a question, so they never pay for the ONNX export or session;
+    the API builds it at start-up (``create_api`` warms it), so a broken export still fails
+    the process before it serves anything.
+    """
+
+    def __init__(self, build: Callable[[], QueryEncode]) -> None:
+        self._build = build
+        self._encoder: QueryEncode | None = None
+        self._lock = threading.Lock()
+
+    def ready(self) -> QueryEncode:
+        encoder = self._encoder
+        if encoder is None:
+            with self._lock:
+                if self._encoder is None:
+                    self._encoder = self._build()
+                encoder = self._encoder
+        return encoder
+
+    def __call__(self, text: str) -> np.ndarray:
+        return self.ready()(text)
+
+
 def build_query_encoder(
     settings: Settings, embedder: SentenceTransformerEmbedder
-) -> QueryEncode | None:
+) -> LazyQueryEncoder | None:
     """The ONNX query encoder when configured (CPU only); None means the torch model."""
     if settings.query_encoder == "torch":
         return None
     if embedder.device.device != "cpu":
-        log.warning("query_encoder=%s applies on CPU; queries use torch on %s",
-                    settings.query_encoder, embedder.device.device)
+        log.warning(
+            "query_encoder=%s applies on CPU; queries use torch on %s",
+            settings.query_encoder,
+            embedder.device.device,
+        )
         return None
-    from app.ingest.onnx_query import OnnxQueryEncoder
 
-    return OnnxQueryEncoder(
-        embedder.sentence_transformer,
-        settings.data_dir / "models",
-        model_name=settings.embedding_model,
-        precision="int8" if settings.query_encoder == "onnx-int8" else "fp32",
-    )
+    def build() -> QueryEncode:
+        from app.ingest.onnx_query import OnnxQueryEncoder
+
+        return OnnxQueryEncoder(
+            embedder.sentence_transformer,
+            settings.data_dir / "models",
+            model_name=settings.embedding_model,
+            precision="int8" if settings.query_encoder == "onnx-int8" else "fp32",
+        )
+
+    return LazyQueryEncoder(build)
 
 
 def build_batcher(

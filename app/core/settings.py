@@ -156,8 +156,8 @@ class Settings(BaseSettings):
         if self.environment == "production" and not self.api_keys:
             raise ValueError(
                 "CHRONORAG_ENVIRONMENT=production needs API keys, or every caller shares one "
-                "unauthenticated tenant: set CHRONORAG_API_KEYS='{\"<sha256 of key>\": "
-                "\"<tenant>\"}' (print a key's hash with `chronorag hash-key KEY`)"
+                "unauthenticated tenant: set CHRONORAG_API_KEYS to a JSON object mapping "
+                '{"<sha256 of key>": "<tenant>"} (hash a key with `chronorag hash-key KEY`)'
             )
         tenants = set(self.api_keys.values()) or {DEFAULT_TENANT}
         for name, source in self.webhook_secrets.items():

@@ -171,6 +171,12 @@ class EmbeddingBatcher:
                     self._cache.popitem(last=False)
         return vector
 
+    def warm_up(self) -> None:
+        """Build a lazily built query encoder now (the API calls this at start-up)."""
+        ready = getattr(self._query_encoder, "ready", None)
+        if callable(ready):
+            ready()
+
     # ----------------------------------------------------------------- the batch thread
 
     def _next_batch(self) -> list[_Part] | None:

@@ -154,8 +154,12 @@ class IdempotencyService:
             response = action()
         except ChronoragError as exc:
             if _final(exc):
-                body = {"type": "about:blank", "title": exc.title, "status": exc.status,
-                        "detail": exc.detail}
+                body = {
+                    "type": "about:blank",
+                    "title": exc.title,
+                    "status": exc.status,
+                    "detail": exc.detail,
+                }
                 self._finish(record_key, marker, fingerprint, StoredResponse(exc.status, body))
             else:
                 self._store.delete_if(record_key, marker)

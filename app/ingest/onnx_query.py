@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -69,7 +70,10 @@ def _export(model: Any, path: Path) -> None:
     args = tuple(sample[k] for k in _INPUTS)
     axes = {k: {0: "batch", 1: "tokens"} for k in _INPUTS} | {"embedding": {0: "batch"}}
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    with torch.no_grad():
+    # The tracer warns that mask-padding branches become constants: true, and harmless here,
+    # because the encoder only ever runs one unpadded query per call.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         torch.onnx.export(
             MeanPooled().eval(),
             args,
@@ -93,6 +97,9 @@ def _quantize(src: Path, dst: Path) -> None:
 
 class OnnxQueryEncoder:
     """Embeds one query at a time in onnxruntime; thread-safe, no lock held while running.
+
+    One text per call, never a padded batch: the traced graph hard-codes the no-padding mask
+    path, which is exact for a single sequence (checked against torch at start-up).
 
     Args:
         model: the loaded ``SentenceTransformer`` (transformer + mean pooling + normalize).

@@ -160,9 +160,7 @@ class WebhookReceiver:
         """The configured source; an unknown name is 404 (names route, the secret protects)."""
         config = self._settings.webhook_secrets.get(name)
         if config is None:
-            raise NotFound(
-                f"webhook source {name!r} is not configured (CHRONORAG_WEBHOOK_SECRETS)"
-            )
+            raise NotFound(f"webhook source {name!r} is not configured (CHRONORAG_WEBHOOK_SECRETS)")
         return config
 
     def verify(
@@ -179,9 +177,12 @@ class WebhookReceiver:
         config = self.source(name)
         secret = config.secret.get_secret_value()
         if config.mode == "github":
-            digest = verify_github(secret, signature=headers.get(GITHUB_SIGNATURE_HEADER),
-                                   body=body)
-            delivery = check_delivery_id(headers.get(GITHUB_DELIVERY_HEADER), GITHUB_DELIVERY_HEADER)
+            digest = verify_github(
+                secret, signature=headers.get(GITHUB_SIGNATURE_HEADER), body=body
+            )
+            delivery = check_delivery_id(
+                headers.get(GITHUB_DELIVERY_HEADER), GITHUB_DELIVERY_HEADER
+            )
             event = headers.get(GITHUB_EVENT_HEADER)
         else:
             digest = verify_chronorag(

@@ -1,18 +1,82 @@
-"""Extractive answers: the evidence sentence that best covers the question."""
+"""Answers read from the evidence: used when the temporal graph has no fact to answer with."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
+from app.retrieval.mentions import mentions_in
 from graph.text import split_sentences
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
-    "a an the of in on at to for by with and or is are was were be been who what when where which "
-    "whom whose how did does do as this that it its his her their from has have had will would "
-    "not no yes".split()
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "by",
+        "with",
+        "and",
+        "or",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "who",
+        "what",
+        "which",
+        "when",
+        "where",
+        "whom",
+        "whose",
+        "how",
+        "did",
+        "does",
+        "do",
+        "as",
+        "this",
+        "that",
+        "it",
+        "its",
+        "his",
+        "her",
+        "their",
+        "from",
+        "has",
+        "have",
+        "had",
+        "will",
+        "would",
+        "not",
+        "no",
+        "yes",
+    ]
 )
+
+
+class Passage(Protocol):
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def published_at(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class Decision:
+    answer: str
+    decided_at: datetime | None
 
 
 def content_words(text: str) -> set[str]:
@@ -20,7 +84,7 @@ def content_words(text: str) -> set[str]:
 
 
 def best_sentence(question: str, passages: Sequence[str]) -> str | None:
-    """Pick the sentence sharing most content words with the question, earliest passage first."""
+    """The sentence sharing most content words with the question, earliest passage first."""
     wanted = content_words(question)
     best: tuple[float, int, str] | None = None
     for rank, passage in enumerate(passages):
@@ -30,3 +94,44 @@ def best_sentence(question: str, passages: Sequence[str]) -> str | None:
             if best is None or key[:2] > best[:2]:
                 best = key
     return best[2] if best else None
+
+
+def _newest_about(
+    question: str, subject: str, evidence: Sequence[Passage]
+) -> tuple[Passage, str] | None:
+    """The newest passage that mentions ``subject``, and its sentence closest to the question."""
+    about = [e for e in evidence if mentions_in(e.text, subject)]
+    if not about:
+        return None
+    newest = max(about, key=lambda e: e.published_at)
+    sentences = [s for s in split_sentences(newest.text) if mentions_in(s, subject)]
+    sentence = best_sentence(question, sentences or [newest.text]) or newest.text
+    return newest, sentence
+
+
+def evidence_answer(
+    question: str, mentions: Sequence[str], evidence: Sequence[Passage], *, yes_no: bool
+) -> Decision | None:
+    """Answer from the newest evidence about the question's first named entity.
+
+    The newest report about an entity is the likeliest to describe its current state, and
+    evidence is already cut to what was known at the question's time. A yes/no question is
+    "yes" when that report also names the question's other entities; a wh question is
+    answered with the report's sentence about the entity (an extractive answer: picking a
+    name out of it without a reader model guesses wrong more often than not).
+    """
+    if not evidence:
+        return None
+    found = _newest_about(question, mentions[0], evidence) if mentions else None
+    if found is None:
+        if yes_no and mentions:
+            return Decision(f"No: nothing was known about {mentions[0]} at that time.", None)
+        sentence = best_sentence(question, [e.text for e in evidence])
+        return Decision(sentence, None) if sentence else None
+    passage, sentence = found
+    if yes_no:
+        others = mentions[1:]
+        if others and all(mentions_in(passage.text, o, threshold=0.5) for o in others):
+            return Decision(f"Yes: {sentence}", passage.published_at)
+        return Decision(f"No: {sentence}", passage.published_at)
+    return Decision(sentence, passage.published_at)

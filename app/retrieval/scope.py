@@ -56,7 +56,9 @@ def resolve_scope(
     if start is not None and end is not None and start >= end:
         raise InvalidInput("start must be before end")
     if as_of is not None or start is not None or end is not None:
-        parsed = parse_question_scope(question, as_of or now, fiscal_year_start_month=fiscal_year_start_month)
+        parsed = parse_question_scope(
+            question, as_of or now, fiscal_year_start_month=fiscal_year_start_month
+        )
         # Explicit parameters win; the parsed window still narrows valid time if none was given.
         if start is None and end is None and parsed.kind not in ("none", "as_of"):
             start, end = parsed.start, parsed.end

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,12 +50,14 @@ class ChunkRetriever:
         top_k: int,
         *,
         query_vector: np.ndarray | None = None,
+        mentions: Sequence[str] = (),
     ) -> list[Evidence]:
         """Top chunks by reciprocal-rank fusion of dense and lexical search, nudged by recency.
 
         Known time is a hard filter (``published_ts <= cutoff``); within it, newer documents
         get up to ``RECENCY_WEIGHT`` extra, because the newest report on a changing fact is the
-        likeliest to be the current one.
+        likeliest to be the current one. ``mentions`` (names in the question) are searched on
+        their own as a third ranked list.
         """
         stores = self._s.stores
         cutoff = scope.knowledge_cutoff
@@ -67,10 +70,15 @@ class ChunkRetriever:
         qvec = query_vector if query_vector is not None else self._s.embedder.embed_query(question)
         dense = stores.chunks.search_dense(qvec, where, depth)
         lexical = stores.chunks.search_lexical(self._s.lexical.query(question), where, depth)
+        ranked_lists = [dense, lexical]
+        if mentions:
+            # Names alone: the question's other words must not drown the entity it is about.
+            names = self._s.lexical.query(" ".join(mentions))
+            ranked_lists.append(stores.chunks.search_lexical(names, where, depth))
 
         fused: dict[str, float] = {}
         hits: dict[str, Hit] = {}
-        for ranked in (dense, lexical):
+        for ranked in ranked_lists:
             for rank, hit in enumerate(ranked):
                 fused[hit.id] = fused.get(hit.id, 0.0) + 1.0 / (RRF_K + rank + 1)
                 hits.setdefault(hit.id, hit)

@@ -6,12 +6,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+import numpy as np
+
 from app.core.errors import InvalidInput
 from app.core.services import Services
 from app.core.timeutil import ensure_utc, utcnow
-from app.retrieval.answer import best_sentence
+from app.retrieval.answer import Decision, evidence_answer
+from app.retrieval.mentions import is_yes_no, question_mentions
 from app.retrieval.scope import TimeScope, resolve_scope
 from app.retrieval.search import ChunkRetriever, Evidence
+
+EVIDENCE_DEPTH = 10
 
 
 @dataclass
@@ -23,11 +28,16 @@ class QueryResult:
 
 
 class GraphAnswerer(Protocol):
-    """Answers from the temporal graph when it can; None lets the extractive answer stand."""
+    """Answers from the temporal graph when it can; None lets the evidence answer stand."""
 
     def answer(
-        self, tenant: str, question: str, scope: TimeScope, evidence: list[Evidence]
-    ) -> tuple[str | None, list[dict[str, Any]]]: ...
+        self,
+        tenant: str,
+        question: str,
+        scope: TimeScope,
+        query_vector: np.ndarray,
+        mentions: list[str],
+    ) -> tuple[Decision | None, list[dict[str, Any]]]: ...
 
 
 class QueryService:
@@ -77,11 +87,33 @@ class QueryService:
             scope = self.scope(question, as_of=as_of, start=start, end=end)
         else:
             scope = TimeScope(None, None, None, "none", None, question)
-        evidence = self._chunks.retrieve(tenant, scope.question or question, scope, k)
-        answer: str | None = None
+        text = scope.question or question
+        mentions = question_mentions(text)
+        qvec = self._s.embedder.embed_query(text)
+        evidence = self._chunks.retrieve(
+            tenant, text, scope, max(k, EVIDENCE_DEPTH), query_vector=qvec, mentions=mentions
+        )
         facts: list[dict[str, Any]] = []
+        graph_decision: Decision | None = None
         if self._graph is not None:
-            answer, facts = self._graph.answer(tenant, question, scope, evidence)
-        if answer is None:
-            answer = best_sentence(scope.question or question, [e.text for e in evidence]) or ""
-        return QueryResult(answer=answer, scope=scope, evidence=evidence, facts=facts)
+            graph_decision, facts = self._graph.answer(tenant, text, scope, qvec, mentions)
+        read = evidence_answer(text, mentions, evidence[:EVIDENCE_DEPTH], yes_no=is_yes_no(text))
+        decision = choose(graph_decision, read)
+        answer = decision.answer if decision else ""
+        return QueryResult(answer=answer, scope=scope, evidence=evidence[:k], facts=facts)
+
+
+def choose(graph: Decision | None, read: Decision | None) -> Decision | None:
+    """The graph's answer unless the evidence read is based on a strictly newer report.
+
+    Extraction misses facts; when the newest passage about the entity is newer than every
+    fact the graph decided on, it is the better witness of the state at that time.
+    """
+    if graph is None or read is None:
+        return graph or read
+    newer = (
+        read.decided_at is not None
+        and graph.decided_at is not None
+        and read.decided_at > graph.decided_at
+    )
+    return read if newer else graph

@@ -99,8 +99,9 @@ class QdrantFactStore:
         must: list[Condition] = [Match("tenant", tenant)]
         if known_by is not None:
             must.append(Range("known_from_ts", lte=to_ts(known_by)))
-        hits = self._engine.search(self.collection, DENSE, vector.tolist(), Where(tuple(must)),
-                                   limit)
+        hits = self._engine.search(
+            self.collection, DENSE, vector.tolist(), Where(tuple(must)), limit
+        )
         return [(Fact.from_payload(h.payload), h.score) for h in hits]
 
     def count(self, tenant: str | None = None) -> int:
@@ -165,8 +166,10 @@ class QdrantTimeNodeStore:
         ids = [self.point_id(tenant, label) for label in labels]
         return {
             n.label: n
-            for n in (TimeNode.from_payload(r.payload) for r in self._engine.retrieve(
-                self.collection, ids))
+            for n in (
+                TimeNode.from_payload(r.payload)
+                for r in self._engine.retrieve(self.collection, ids)
+            )
         }
 
     def put(self, node: TimeNode, vector: np.ndarray | None) -> None:
@@ -192,8 +195,10 @@ class QdrantTimeNodeStore:
         must: list[Condition] = [Match("dirty", True)]
         if tenant:
             must.append(Match("tenant", tenant))
-        return [TimeNode.from_payload(r.payload)
-                for r in self._engine.scroll(self.collection, Where(tuple(must)))]
+        return [
+            TimeNode.from_payload(r.payload)
+            for r in self._engine.scroll(self.collection, Where(tuple(must)))
+        ]
 
     def labels(self, tenant: str, prefix_of: str) -> list[str]:
         """Existing labels under a period (children lookup uses the time_nodes filter instead)."""
@@ -201,8 +206,9 @@ class QdrantTimeNodeStore:
 
     def all(self, tenant: str) -> list[TimeNode]:
         where = Where((Match("tenant", tenant),))
-        return [TimeNode.from_payload(r.payload) for r in self._engine.scroll(self.collection,
-                                                                               where)]
+        return [
+            TimeNode.from_payload(r.payload) for r in self._engine.scroll(self.collection, where)
+        ]
 
     def delete(self, tenant: str, label: str) -> None:
         self._engine.delete(self.collection, [self.point_id(tenant, label)])

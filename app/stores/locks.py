@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Protocol
 
 from app.core.errors import Unavailable
@@ -33,28 +33,49 @@ class LocalLocker:
             lock.release()
 
 
-class RedisLocker:
-    """Redis locks with an expiry, so a killed holder cannot wedge a document forever."""
+#: How long a lock outlives a holder that died without releasing it (kill -9, a lost host).
+#: Live holders renew it every third of this, so a long critical section keeps its lock while
+#: a crashed one blocks the key for at most this long (a fixed multi-minute expiry used to
+#: stall every later write of that document, and the stream consumer behind it, that long).
+LEASE_S = 15.0
 
-    def __init__(self, client: Any, prefix: str = "chronorag:lock:") -> None:
+
+class RedisLocker:
+    """Redis locks with a short, renewed lease, so a killed holder cannot wedge a key for long."""
+
+    def __init__(self, client: Any, prefix: str = "chronorag:lock:", lease_s: float = LEASE_S):
         self._client = client
         self._prefix = prefix
+        self._lease_s = lease_s
 
     @contextmanager
     def hold(self, key: str, timeout_s: float = 30.0) -> Iterator[None]:
         import redis
 
-        lock = self._client.lock(self._prefix + key, timeout=max(timeout_s * 4, 60.0))
+        # thread_local=False: the renewing thread must see the token the holder acquired.
+        lock = self._client.lock(self._prefix + key, timeout=self._lease_s, thread_local=False)
         try:
             acquired = lock.acquire(blocking_timeout=timeout_s)
         except redis.RedisError as exc:
             raise Unavailable(f"Redis unavailable for locking: {exc}") from exc
         if not acquired:
             raise Unavailable(f"timed out waiting for lock {key!r}")
+        done = threading.Event()
+        renewer = threading.Thread(target=self._renew, args=(lock, done), daemon=True)
+        renewer.start()
         try:
             yield
         finally:
-            try:
+            done.set()
+            # Lost, or Redis is down: either way the lease runs out by itself.
+            with suppress(redis.RedisError):
                 lock.release()
-            except redis.exceptions.LockError:
-                pass
+
+    def _renew(self, lock: Any, done: threading.Event) -> None:
+        import redis
+
+        while not done.wait(self._lease_s / 3):
+            try:
+                lock.reacquire()
+            except redis.RedisError:
+                return

@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -93,8 +94,9 @@ def test_idempotent_action_runs_once_across_threads(store: TtlStore) -> None:
     def request() -> None:
         barrier.wait()
         try:
-            outcomes.append("replayed" if service.execute("t", "k", "fp", action).replayed
-                            else "ran")
+            outcomes.append(
+                "replayed" if service.execute("t", "k", "fp", action).replayed else "ran"
+            )
         except Conflict:
             outcomes.append("conflict")
 
@@ -107,10 +109,13 @@ def test_idempotent_action_runs_once_across_threads(store: TtlStore) -> None:
     assert service.execute("t", "k", "fp", action).replayed
 
 
+def _settings(**kw: Any) -> Settings:
+    return Settings(_env_file=None, **kw)  # type: ignore[call-arg]
+
+
 def test_backlog_counts_the_redis_list(redis_url: str) -> None:
     queue = f"test-backlog-{uuid.uuid4().hex[:8]}"
-    celery = create_celery(Settings(_env_file=None, redis_url=redis_url,  # type: ignore[call-arg]
-                                    celery_queue=queue))
+    celery = create_celery(_settings(redis_url=redis_url, celery_queue=queue))
     dispatcher = CeleryDispatcher(celery, queue)
     client = redis.Redis.from_url(redis_url)
     try:
@@ -128,8 +133,7 @@ def test_backlog_counts_the_redis_list(redis_url: str) -> None:
 
 def test_backlog_counts_the_in_memory_queue() -> None:
     queue = f"test-backlog-{uuid.uuid4().hex[:8]}"
-    celery = create_celery(Settings(_env_file=None, redis_url=None,  # type: ignore[call-arg]
-                                    celery_queue=queue))
+    celery = create_celery(_settings(redis_url=None, celery_queue=queue))
     dispatcher = CeleryDispatcher(celery, queue)
     assert dispatcher.backlog() == 0
     dispatcher.ingest("t", "d", 1)

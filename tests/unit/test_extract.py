@@ -522,3 +522,100 @@ def test_every_emitted_relation_is_canonical() -> None:
 def test_rule_extractor_satisfies_the_protocol() -> None:
     extractor: FactExtractor = RuleFactExtractor()
     assert extractor.extract("", REFERENCE) == []
+
+
+# --- later additions: coordination, lists, noise filters ------------------------------------
+
+
+def test_coordinated_offices_are_two_facts() -> None:
+    text = "Ella Stone is back as Deputy Prime Minister and Justice Secretary."
+    assert _triples(text) == {
+        ("Ella Stone", "holds position", "Deputy Prime Minister", False, None, None),
+        ("Ella Stone", "holds position", "Justice Secretary", False, None, None),
+    }
+
+
+def test_office_with_and_inside_its_remit_stays_one_fact() -> None:
+    text = "Omar Reid was appointed Minister for Health and Social Care in 2020."
+    assert _triples(text) == {
+        ("Omar Reid", "holds position", "Minister for Health and Social Care", False, "2020", None)
+    }
+
+
+def test_name_dash_office_announcement_line() -> None:
+    assert _triples("Tara Quinn - assistant minister for fisheries") == {
+        ("Tara Quinn", "holds position", "Assistant Minister for Fisheries", False, None, None)
+    }
+
+
+def test_pronoun_after_a_short_opener_resolves() -> None:
+    text = (
+        "Lena Brook was named captain of Harbour City last season. "
+        "In July 2021, she joined Riverside Rovers on loan."
+    )
+    assert ("Lena Brook", "member of sports team", "Riverside Rovers", False, "2021-07", None) in (
+        _triples(text)
+    )
+
+
+def test_passive_signed_by_club() -> None:
+    text = f"Aaron Vale has been signed by Portside United. {SPORTS}"
+    assert ("Aaron Vale", "member of sports team", "Portside United", False, None, None) in (
+        _triples(text)
+    )
+
+
+def test_nationality_and_league_are_not_teams() -> None:
+    text = (
+        "The Belgian rider Tom Aerts scored in the Eastern League. "
+        "Ravens forward Milo Hart joined the Northern Hockey League in 2020."
+    )
+    objects = {fact.object for fact in _extract(text)}
+    assert "Belgian" not in objects
+    assert not any("League" in name for name in objects)
+
+
+def test_possessive_national_team_keeps_its_full_name() -> None:
+    text = f"Ria Moss has been called up to the Elbonia Women's National Team. {SPORTS}"
+    assert (
+        "Ria Moss",
+        "member of sports team",
+        "Elbonia Women's National Team",
+        False,
+        None,
+        None,
+    ) in (_triples(text))
+
+
+def test_time_spans_come_from_timeparse() -> None:
+    from graph.timeparse import TimeSpan
+
+    fact = _extract("Jane Doe was appointed chief executive of Acme Corp on 5 March 2021.")[0]
+    assert isinstance(fact.valid_from, TimeSpan)
+    assert fact.valid_from.granularity == "day"
+    assert fact.valid_from.label == "2021-03-05"
+
+
+def test_team_in_parentheses_after_a_rider() -> None:
+    text = "Stage two went to Mia Lund (Team Northwind) ahead of Ada Roe (USA) in the race."
+    facts = _triples(f"{text} {SPORTS}")
+    assert ("Mia Lund", "member of sports team", "Team Northwind", False, None, None) in facts
+    assert not any(fact[2] == "USA" for fact in facts)
+
+
+def test_headline_name_after_title_is_cut_to_the_name() -> None:
+    assert _triples("Harbour Caucus Chair Dana Wolfe Backs Budget Plan, Aides Say") == {
+        ("Dana Wolfe", "chair of", "Harbour Caucus", False, None, None)
+    }
+
+
+def test_agreed_to_terms_with_team() -> None:
+    text = f"Kira Dale has agreed to terms on a two-year contract with Lakeside Storm. {SPORTS}"
+    assert ("Kira Dale", "member of sports team", "Lakeside Storm", False, None, None) in (
+        _triples(text)
+    )
+
+
+def test_naive_reference_time_is_refused() -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        RuleFactExtractor().extract("Jane Doe joined Acme Corp in 2019.", datetime(2022, 1, 1))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -152,7 +152,9 @@ def test_invalid_keys_are_refused(key: str) -> None:
 
 
 def test_valid_key_passes() -> None:
-    assert check_key("3f1e6c1a-5d7b-4a59-9f0e-2b8c1d4e5f60") == "3f1e6c1a-5d7b-4a59-9f0e-2b8c1d4e5f60"
+    assert (
+        check_key("3f1e6c1a-5d7b-4a59-9f0e-2b8c1d4e5f60") == "3f1e6c1a-5d7b-4a59-9f0e-2b8c1d4e5f60"
+    )
 
 
 def _doc(**kw: object) -> DocumentInput:
@@ -162,16 +164,25 @@ def _doc(**kw: object) -> DocumentInput:
 
 
 def test_fingerprint_ignores_encoding_differences() -> None:
-    utc = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    utc = datetime(2024, 1, 1, tzinfo=UTC)
     cet = utc.astimezone(timezone(timedelta(hours=1)))
     a = document_fingerprint("POST /v1/documents", _doc(published_at=utc))
-    b = document_fingerprint("POST /v1/documents", _doc(published_at=cet, metadata={"b": 2, "a": 1}))
+    b = document_fingerprint(
+        "POST /v1/documents", _doc(published_at=cet, metadata={"b": 2, "a": 1})
+    )
     assert a == b
 
 
 @pytest.mark.parametrize(
-    "change", [{"text": "Other."}, {"doc_id": "d2"}, {"title": "T"}, {"metadata": {"a": 2}},
-               {"published_at": datetime(2024, 1, 2, tzinfo=timezone.utc)}, {"version": 3}]
+    "change",
+    [
+        {"text": "Other."},
+        {"doc_id": "d2"},
+        {"title": "T"},
+        {"metadata": {"a": 2}},
+        {"published_at": datetime(2024, 1, 2, tzinfo=UTC)},
+        {"version": 3},
+    ],
 )
 def test_fingerprint_changes_with_the_request(change: dict[str, object]) -> None:
     assert document_fingerprint("op", _doc()) != document_fingerprint("op", _doc(**change))

@@ -72,8 +72,10 @@ def test_webhook_sources_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_webhook_tenant_needs_an_api_key() -> None:
     with pytest.raises(ValidationError, match="tenant 'globex' has no API key"):
-        _settings(api_keys={KEY_HASH: "acme"},
-                  webhook_secrets={"news": {"secret": "s" * 20, "tenant": "globex"}})
+        _settings(
+            api_keys={KEY_HASH: "acme"},
+            webhook_secrets={"news": {"secret": "s" * 20, "tenant": "globex"}},
+        )
     with pytest.raises(ValidationError, match="tenant 'acme' has no API key"):
         _settings(webhook_secrets={"news": {"secret": "s" * 20, "tenant": "acme"}})
 
@@ -94,8 +96,11 @@ def test_bad_webhook_sources_are_refused(sources: dict[str, Any], needle: str) -
 def test_placeholder_secret_refused_in_production_only() -> None:
     assert _settings(webhook_secrets={"news": "changethis"}).webhook_secrets
     with pytest.raises(ValidationError, match="changethis"):
-        _settings(environment="production", api_keys={KEY_HASH: "default"},
-                  webhook_secrets={"news": "changethis"})
+        _settings(
+            environment="production",
+            api_keys={KEY_HASH: "default"},
+            webhook_secrets={"news": "changethis"},
+        )
 
 
 class FixedBacklog:

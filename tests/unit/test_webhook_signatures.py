@@ -18,10 +18,21 @@ BODY = b'{"id": "n-1", "text": "The harbour reopened."}'
 NOW = 1_750_000_000
 
 
-def _verify(signature: str | None, timestamp: str | None, body: bytes = BODY,
-            now: float = NOW, tolerance_s: int = 300) -> str:
-    return verify_chronorag(SECRET, signature=signature, timestamp=timestamp, body=body, now=now,
-                            tolerance_s=tolerance_s)
+def _verify(
+    signature: str | None,
+    timestamp: str | None,
+    body: bytes = BODY,
+    now: float = NOW,
+    tolerance_s: int = 300,
+) -> str:
+    return verify_chronorag(
+        SECRET,
+        signature=signature,
+        timestamp=timestamp,
+        body=body,
+        now=now,
+        tolerance_s=tolerance_s,
+    )
 
 
 def test_chronorag_signature_round_trip_returns_digest() -> None:
@@ -118,8 +129,8 @@ def test_github_documented_vector() -> None:
 
 
 @pytest.mark.parametrize(
-    "signature", [None, "", "sha256=" + "0" * 64, sign_github("other", BODY),
-                  sign_chronorag(SECRET, NOW, BODY)]
+    "signature",
+    [None, "", "sha256=" + "0" * 64, sign_github("other", BODY), sign_chronorag(SECRET, NOW, BODY)],
 )
 def test_github_bad_signature_is_unauthorized(signature: str | None) -> None:
     with pytest.raises(Unauthorized, match="X-Hub-Signature-256"):

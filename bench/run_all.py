@@ -1,0 +1,109 @@
+"""``make bench``: every benchmark, one after another, then one summary table.
+
+Each benchmark runs in its own Python process (so one's model, threads and memory do not
+colour the next) and writes ``bench/results/<name>.json``; this script then writes
+``bench/results/summary.md``, the table the README's Performance section quotes.
+
+    python -m bench.run_all [--only ingest,query]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from typing import Any
+
+from bench.common import RESULTS, ROOT, git_sha, machine, read_result
+
+ORDER = ("embedding", "ingest", "freshness", "query", "churn", "memory")
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        value = f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+    return f"{value}{unit}"
+
+
+def summary() -> str:
+    """The Markdown summary of whatever results exist."""
+    rows: list[tuple[str, str, str]] = []
+    e = read_result("embedding")
+    if e:
+        rows.append(("embedding: pipeline / bare encode (chunks/s)",
+                     f"{_fmt(e['pipeline_rate'])} / {_fmt(e['bare_rate'])} = "
+                     f"**{_fmt(e['ratio'])}** (1 thread, no batcher: "
+                     f"{_fmt(e.get('one_thread_per_document_ratio'))})",
+                     "ratio ≥ 0.85"))  # fmt: skip
+    i = read_result("ingest")
+    if i:
+        share = ", ".join(f"{k} {v:.0%}" for k, v in i["stage_share"].items() if v >= 0.005)
+        rows.append(("ingest, ~1,000-token docs (docs/s)",
+                     f"**{_fmt(i['docs_per_s'])}** with extraction, "
+                     f"**{_fmt(i['docs_per_s_no_extraction'])}** without", "-"))  # fmt: skip
+        rows.append(("ingest stage share (with extraction)", share, "-"))
+    f = read_result("freshness")
+    if f:
+        rows.append(("freshness: 202 → searchable",
+                     f"p50 **{_fmt(f['p50_s'], ' s')}**, p99 **{_fmt(f['p99_s'], ' s')}** at "
+                     f"{_fmt(f['upload_rate'])} docs/s", "p50 ≤ 2 s, p99 ≤ 10 s"))  # fmt: skip
+    q = read_result("query")
+    if q:
+        c = q["clients"]
+        rows.append((f"query over {q['chunks']:,} chunks, 1 client",
+                     f"p50 **{_fmt(c['1']['p50_ms'], ' ms')}**, "
+                     f"p99 {_fmt(c['1']['p99_ms'], ' ms')}, {_fmt(c['1']['qps'])} qps",
+                     "p50 ≤ 40 ms"))  # fmt: skip
+        for n in ("8", "32"):
+            rows.append((f"query, {n} clients",
+                         f"**{_fmt(c[n]['qps'])} qps**, p50 {_fmt(c[n]['p50_ms'], ' ms')}, "
+                         f"p99 **{_fmt(c[n]['p99_ms'], ' ms')}**",
+                         "≥ 50 qps, p99 ≤ 250 ms" if n == "8" else "-"))  # fmt: skip
+    ch = read_result("churn")
+    if ch:
+        rec = ch["recall_at_10"]
+        rows.append(("churn: recall@10 over 10 rounds",
+                     f"min **{_fmt(min(rec))}**, last {_fmt(rec[-1])}; deleted hits "
+                     f"**{ch['deleted_hits']}**", "deleted hits = 0"))  # fmt: skip
+    m = read_result("memory")
+    if m:
+        rows.append(("memory: peak RSS",
+                     f"serve (API + in-process worker) **{_fmt(m['api_rss_mb'], ' MiB')}** at "
+                     f"{m['chunks']:,} chunks; standalone worker "
+                     f"**{_fmt(m['worker_rss_mb'], ' MiB')}**",
+                     "-"))  # fmt: skip
+    mach = machine()
+    head = (f"Measured on {mach['cpu']}, {mach['cores']} cores, torch {mach['torch']} with "
+            f"{mach['torch_threads']} threads, no GPU; commit {git_sha()[:12]}. "
+            "Shared, noisy machine: ratios are measured within one run.")  # fmt: skip
+    lines = [head, "", "| benchmark | result | target |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", default=",".join(ORDER))
+    args = parser.parse_args(argv)
+    failed = []
+    for name in [n for n in ORDER if n in args.only.split(",")]:
+        print(f"\n=== bench.{name} ===", flush=True)
+        t0 = time.monotonic()
+        rc = subprocess.run([sys.executable, "-m", f"bench.{name}"], cwd=ROOT).returncode
+        print(f"=== bench.{name}: exit {rc} in {time.monotonic() - t0:.0f}s", flush=True)
+        if rc:
+            failed.append(name)
+    text = summary()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "summary.md").write_text(text)
+    print("\n" + text)
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
