@@ -151,6 +151,19 @@ def rss_mb(pid: int) -> dict[str, float]:
     return out
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used (Linux /proc), all its threads together.
+
+    The machine is shared: wall-clock rates depend on what else runs, CPU time per request much
+    less, so benchmarks report both.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Served:
     """``chronorag serve`` as a user starts it: uvicorn plus the in-process Celery worker.
 

@@ -110,8 +110,9 @@ def ingest(url: str, docs: list[dict[str, Any]], workers: int = 4) -> float:
     return time.perf_counter() - started
 
 
-def ask_all(url: str, questions: list[dict[str, Any]], mode: str, workers: int = 4
-            ) -> list[dict[str, Any]]:
+def ask_all(
+    url: str, questions: list[dict[str, Any]], mode: str, workers: int = 4
+) -> list[dict[str, Any]]:
     def ask(q: dict[str, Any]) -> dict[str, Any]:
         if mode == "as_of":
             body = {"question": q["question"], "as_of": q["as_of"]}
@@ -158,7 +159,8 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     with_ev = [r for r in rows if r["evidence_doc_id"]]
     if with_ev:
         out["all"]["evidence_recall_at_5"] = round(
-            sum(r["evidence_doc_id"] in r["cited"] for r in with_ev) / len(with_ev), 4)
+            sum(r["evidence_doc_id"] in r["cited"] for r in with_ev) / len(with_ev), 4
+        )
     return out
 
 
@@ -166,8 +168,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--limit", type=int, default=None, help="first N questions only")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" /
-                        "eval_temporal_qa.json")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "bench" / "results" / "eval_temporal_qa.json"
+    )
     parser.add_argument("--url", default=None, help="use a running service (already ingested)")
     args = parser.parse_args()
 
@@ -187,8 +190,10 @@ def main() -> int:
         if server is not None:
             print(f"ingesting {len(docs)} documents through REST …")
             ingest_s = ingest(url, docs)
-            print(f"  {len(docs)} documents indexed in {ingest_s:.1f} s "
-                  f"({len(docs) / ingest_s:.1f} docs/s)")
+            print(
+                f"  {len(docs)} documents indexed in {ingest_s:.1f} s "
+                f"({len(docs) / ingest_s:.1f} docs/s)"
+            )
         results: dict[str, Any] = {}
         rows_by_mode: dict[str, list[dict[str, Any]]] = {}
         for mode in ("as_of", "question_with_time", "time_agnostic"):

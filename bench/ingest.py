@@ -21,6 +21,7 @@ import httpx
 
 from bench.common import (
     Served,
+    cpu_seconds,
     fresh_dir,
     news_documents,
     post_document,
@@ -47,6 +48,7 @@ def measure(docs: int, env: dict[str, str], *, seed: int = 21, timeout_s: float 
         wait_indexed(c, [d.id for d in warm], timeout_s=120)
         stories = news_documents(docs, seed=seed)
         before = server.stats()
+        cpu0 = cpu_seconds(server.pid)
         started = datetime.now(UTC)
         t0 = time.monotonic()
         for d in stories:
@@ -54,6 +56,7 @@ def measure(docs: int, env: dict[str, str], *, seed: int = 21, timeout_s: float 
         upload_s = time.monotonic() - t0
         bodies = wait_indexed(c, [d.id for d in stories], timeout_s=timeout_s)
         after = server.stats()
+        cpu = cpu_seconds(server.pid) - cpu0
     last = max(
         datetime.fromisoformat(b["indexed_at"].replace("Z", "+00:00")) for b in bodies.values()
     )
@@ -72,6 +75,9 @@ def measure(docs: int, env: dict[str, str], *, seed: int = 21, timeout_s: float 
         "docs_per_s": round(docs / elapsed, 3),
         "chunks_per_s": round(chunks / elapsed, 2),
         "elapsed_s": round(elapsed, 2),
+        "server_cpu_s_per_doc": round(cpu / docs, 3),
+        # What the server could do with both cores to itself: CPU-bound, so cores / CPU per doc.
+        "docs_per_s_ceiling_2_cores": round(2 * docs / cpu, 3) if cpu else None,
         "upload_s": round(upload_s, 2),
         "chunks_per_doc": round(chunks / docs, 2),
         "facts_per_doc": round(sum(int(b["facts"]) for b in bodies.values()) / docs, 2),

@@ -30,6 +30,7 @@ from bench.common import (
     ROLES,
     TOPICS,
     Served,
+    cpu_seconds,
     fresh_dir,
     percentile,
     table,
@@ -66,7 +67,13 @@ def question_stream(seed: int) -> Iterator[dict[str, Any]]:
 
 
 def load(
-    url: str, clients: int, bodies: Iterator[dict[str, Any]], *, seconds: float, max_n: int
+    url: str,
+    clients: int,
+    bodies: Iterator[dict[str, Any]],
+    *,
+    seconds: float,
+    max_n: int,
+    pid: int | None = None,
 ) -> dict[str, Any]:
     """``clients`` threads POST /v1/query back to back for ``seconds`` (or ``max_n`` queries)."""
     lock = threading.Lock()
@@ -93,13 +100,14 @@ def load(
                         errors.append(f"{resp.status_code} {resp.text[:200]}")
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
+    cpu0 = cpu_seconds(pid) if pid else 0.0
     t0 = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
-    return {
+    out: dict[str, Any] = {
         "p50_ms": round(percentile(latencies, 50), 1),
         "p99_ms": round(percentile(latencies, 99), 1),
         "qps": round(len(latencies) / wall, 1),
@@ -107,6 +115,12 @@ def load(
         "errors": len(errors),
         "first_error": errors[0] if errors else None,
     }
+    if pid and latencies:
+        cpu_ms = (cpu_seconds(pid) - cpu0) * 1000 / len(latencies)
+        out["server_cpu_ms_per_query"] = round(cpu_ms, 1)
+        # What the server could do with both cores to itself (CPU-bound, ignoring the GIL).
+        out["qps_ceiling_2_cores"] = round(2000 / cpu_ms, 1) if cpu_ms else None
+    return out
 
 
 def api_run(source: Any, encoder: str, levels: list[int], seconds: float, seed: int) -> dict:
@@ -118,7 +132,7 @@ def api_run(source: Any, encoder: str, levels: list[int], seconds: float, seed: 
         load(server.url, 4, bodies, seconds=3, max_n=40)  # warm-up (page cache, JIT paths)
         for n in levels:
             max_n = 150 if n == 1 else 100_000
-            out[str(n)] = load(server.url, n, bodies, seconds=seconds, max_n=max_n)
+            out[str(n)] = load(server.url, n, bodies, seconds=seconds, max_n=max_n, pid=server.pid)
             print(f"  {encoder}, {n} clients: {out[str(n)]}", flush=True)
         out["server"] = {"start_s": round(server.started_s, 1), **server.stats()["memory"]}
     return out

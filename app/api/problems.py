@@ -46,8 +46,9 @@ def install(app: FastAPI) -> None:
                 malformed = True
             errors.append({"field": _field(tuple(err.get("loc", ()))), "message": err.get("msg")})
         if malformed:
-            return problem(400, "Malformed JSON", "The request body is not valid JSON.",
-                           errors=errors)
+            return problem(
+                400, "Malformed JSON", "The request body is not valid JSON.", errors=errors
+            )
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return problem(422, "Invalid input", detail, errors=errors)
 

@@ -144,7 +144,9 @@ class IntakeService:
         try:
             self._dispatcher.ingest(tenant, doc_id, version)
         except Unavailable:
-            log.warning("queue unavailable; %s v%d stays pending for the reconciler", doc_id, version)
+            log.warning(
+                "queue unavailable; %s v%d stays pending for the reconciler", doc_id, version
+            )
 
     def request_delete(self, tenant: str, doc_id: str) -> DocumentRecord:
         with self._locker.hold(f"doc:{tenant}:{doc_id}"):

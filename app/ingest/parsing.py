@@ -19,8 +19,12 @@ def extract_text(raw: bytes, content_type: str) -> str:
         soup = BeautifulSoup(text, "html.parser")
         for tag in soup(["script", "style", "noscript", "template", "head"]):
             tag.decompose()
-        blocks = [b.get_text(" ", strip=True) for b in soup.find_all(["p", "li", "h1", "h2",
-                  "h3", "h4", "h5", "h6", "blockquote", "pre", "td"])]
+        blocks = [
+            b.get_text(" ", strip=True)
+            for b in soup.find_all(
+                ["p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "td"]
+            )
+        ]
         blocks = [b for b in blocks if b]
         text = "\n\n".join(blocks) if blocks else soup.get_text("\n", strip=True)
     return text

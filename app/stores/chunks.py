@@ -41,7 +41,7 @@ class QdrantChunkStore:
 
     @staticmethod
     def point_id(tenant: str, doc_id: str, version: int, index: int) -> str:
-        """uuid5 of (tenant, document, version, chunk): a redelivered task rewrites the same points."""
+        """uuid5 of (tenant, document, version, chunk): a redelivered task rewrites them."""
         return point_uuid("chunk", tenant, doc_id, version, index)
 
     def upsert(

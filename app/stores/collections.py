@@ -13,8 +13,12 @@ def documents_spec(prefix: str) -> CollectionSpec:
     return CollectionSpec(
         f"{prefix}_documents",
         {DENSE: 1},
-        indexes={"tenant": "keyword", "doc_id": "keyword", "status": "keyword",
-                 "updated_ts": "float"},
+        indexes={
+            "tenant": "keyword",
+            "doc_id": "keyword",
+            "status": "keyword",
+            "updated_ts": "float",
+        },
     )
 
 
@@ -23,8 +27,12 @@ def chunks_spec(prefix: str, dim: int) -> CollectionSpec:
         f"{prefix}_chunks",
         {DENSE: dim},
         (LEXICAL,),
-        indexes={"tenant": "keyword", "doc_id": "keyword", "version": "integer",
-                 "published_ts": "float"},
+        indexes={
+            "tenant": "keyword",
+            "doc_id": "keyword",
+            "version": "integer",
+            "published_ts": "float",
+        },
     )
 
 
@@ -32,9 +40,16 @@ def facts_spec(prefix: str, dim: int) -> CollectionSpec:
     return CollectionSpec(
         f"{prefix}_facts",
         {DENSE: dim},
-        indexes={"tenant": "keyword", "subject_key": "keyword", "object_key": "keyword",
-                 "relation": "keyword", "doc_ids": "keyword", "known_from_ts": "float",
-                 "valid_from_ts": "float", "time_nodes": "keyword"},
+        indexes={
+            "tenant": "keyword",
+            "subject_key": "keyword",
+            "object_key": "keyword",
+            "relation": "keyword",
+            "doc_ids": "keyword",
+            "known_from_ts": "float",
+            "valid_from_ts": "float",
+            "time_nodes": "keyword",
+        },
     )
 
 
@@ -42,6 +57,10 @@ def timenodes_spec(prefix: str, dim: int) -> CollectionSpec:
     return CollectionSpec(
         f"{prefix}_timenodes",
         {DENSE: dim},
-        indexes={"tenant": "keyword", "label": "keyword", "granularity": "keyword",
-                 "dirty": "bool"},
+        indexes={
+            "tenant": "keyword",
+            "label": "keyword",
+            "granularity": "keyword",
+            "dirty": "bool",
+        },
     )

@@ -380,7 +380,9 @@ class ClientEngine:
         if points:
             structs = [
                 self._m.PointStruct(
-                    id=p.id, vector={k: self._vec(v) for k, v in p.vectors.items()}, payload=p.payload
+                    id=p.id,
+                    vector={k: self._vec(v) for k, v in p.vectors.items()},
+                    payload=p.payload,
                 )
                 for p in points
             ]

@@ -18,8 +18,9 @@ def _problem(resp: httpx.Response, status: int, needle: str) -> None:
 
 
 def test_malformed_json(client: httpx.Client) -> None:
-    resp = client.post("/v1/documents", content=b'{"text": "x"',
-                       headers={"content-type": "application/json"})
+    resp = client.post(
+        "/v1/documents", content=b'{"text": "x"', headers={"content-type": "application/json"}
+    )
     _problem(resp, 400, "not valid JSON")
 
 
@@ -71,16 +72,24 @@ def test_unknown_id(client: httpx.Client) -> None:
 
 def test_query_bad_inputs(client: httpx.Client) -> None:
     _problem(client.post("/v1/query", json={}), 422, "question")
-    _problem(client.post("/v1/query", json={"question": "x", "as_of": "2021-01-01"}), 422,
-             "as_of")
+    _problem(client.post("/v1/query", json={"question": "x", "as_of": "2021-01-01"}), 422, "as_of")
     _problem(client.post("/v1/query", json={"question": "x", "top_k": 0}), 422, "top_k")
     _problem(client.post("/v1/query", json={"question": "x", "top_k": 999}), 422, "top_k")
     _problem(client.post("/v1/query", json={"question": "x", "top_k": "5"}), 422, "top_k")
     _problem(client.post("/v1/query", json={"question": "x" * 5000}), 422, "question")
-    _problem(client.post("/v1/query", json={"question": "x", "start": "2022-01-01T00:00:00Z",
-                                            "end": "2021-01-01T00:00:00Z"}), 422, "start")
-    _problem(client.post("/v1/query", content=b"{", headers={"content-type": "application/json"}),
-             400, "JSON")
+    _problem(
+        client.post(
+            "/v1/query",
+            json={"question": "x", "start": "2022-01-01T00:00:00Z", "end": "2021-01-01T00:00:00Z"},
+        ),
+        422,
+        "start",
+    )
+    _problem(
+        client.post("/v1/query", content=b"{", headers={"content-type": "application/json"}),
+        400,
+        "JSON",
+    )
 
 
 def test_unknown_route_and_method(client: httpx.Client) -> None:

@@ -13,15 +13,21 @@ from tests.conftest import wait_status
 pytestmark = pytest.mark.e2e
 
 ROLE_DOCS = [
-    ("2019-03-04T09:00:00Z",
-     "Orbital Freight Lines appointed Marta Kowalczyk as chief executive on Monday. Kowalczyk "
-     "joins from a logistics start-up and takes over the running of the shipping group."),
-    ("2021-06-14T09:00:00Z",
-     "Orbital Freight Lines said Dev Raman has become its chief executive, replacing Marta "
-     "Kowalczyk, who is leaving the shipping group after two years."),
-    ("2023-09-20T09:00:00Z",
-     "Shipping group Orbital Freight Lines named Lucia Ferrante chief executive, succeeding "
-     "Dev Raman at the top of the company."),
+    (
+        "2019-03-04T09:00:00Z",
+        "Orbital Freight Lines appointed Marta Kowalczyk as chief executive on Monday. Kowalczyk "
+        "joins from a logistics start-up and takes over the running of the shipping group.",
+    ),
+    (
+        "2021-06-14T09:00:00Z",
+        "Orbital Freight Lines said Dev Raman has become its chief executive, replacing Marta "
+        "Kowalczyk, who is leaving the shipping group after two years.",
+    ),
+    (
+        "2023-09-20T09:00:00Z",
+        "Shipping group Orbital Freight Lines named Lucia Ferrante chief executive, succeeding "
+        "Dev Raman at the top of the company.",
+    ),
 ]
 QUESTION = "Who is the chief executive of Orbital Freight Lines?"
 
@@ -43,8 +49,12 @@ def role_docs(server) -> list[str]:  # type: ignore[no-untyped-def]
             )
             assert resp.status_code == 202, resp.text
             body = resp.json()
-            assert body == {"id": doc_id, "version": 1, "status": "pending",
-                            "status_url": f"/v1/documents/{doc_id}"}
+            assert body == {
+                "id": doc_id,
+                "version": 1,
+                "status": "pending",
+                "status_url": f"/v1/documents/{doc_id}",
+            }
             ids.append(doc_id)
         for doc_id in ids:
             wait_status(client, doc_id, "indexed")
@@ -54,9 +64,14 @@ def role_docs(server) -> list[str]:  # type: ignore[no-untyped-def]
 def test_upload_becomes_searchable_within_seconds(client: httpx.Client) -> None:
     doc_id = f"fresh-{uuid.uuid4().hex[:8]}"
     started = time.monotonic()
-    resp = client.post("/v1/documents", json={
-        "id": doc_id, "text": "The Quillmere observatory opened a new radio telescope wing.",
-        "published_at": "2024-01-05T00:00:00+00:00"})
+    resp = client.post(
+        "/v1/documents",
+        json={
+            "id": doc_id,
+            "text": "The Quillmere observatory opened a new radio telescope wing.",
+            "published_at": "2024-01-05T00:00:00+00:00",
+        },
+    )
     assert resp.status_code == 202
     wait_status(client, doc_id, "indexed", timeout_s=30)
     body = _ask(client, "What did the Quillmere observatory open?")
@@ -80,7 +95,7 @@ def test_role_holder_as_of_date_cites_right_document(
     cited = [e["document_id"] for e in body["evidence"]]
     assert cited[0] == role_docs[holder_index]
     # Known time: nothing published after as_of may be cited.
-    assert not set(cited) & set(role_docs[holder_index + 1:])
+    assert not set(cited) & set(role_docs[holder_index + 1 :])
 
 
 def test_time_scope_parsed_from_question(client: httpx.Client, role_docs: list[str]) -> None:
@@ -94,8 +109,9 @@ def test_time_scope_parsed_from_question(client: httpx.Client, role_docs: list[s
 def test_delete_then_update_lifecycle(client: httpx.Client, role_docs: list[str]) -> None:
     doc_id = f"life-{uuid.uuid4().hex[:8]}"
     text = "Brackenfield Rovers appointed Ines Duarte as head coach of the football club."
-    resp = client.post("/v1/documents", json={"id": doc_id, "text": text,
-                                              "published_at": "2022-02-01T00:00:00Z"})
+    resp = client.post(
+        "/v1/documents", json={"id": doc_id, "text": text, "published_at": "2022-02-01T00:00:00Z"}
+    )
     assert resp.status_code == 202
     wait_status(client, doc_id, "indexed")
     question = "Who is head coach of Brackenfield Rovers?"
@@ -103,8 +119,9 @@ def test_delete_then_update_lifecycle(client: httpx.Client, role_docs: list[str]
 
     # Update: only the new version is ever returned once indexed.
     new_text = "Brackenfield Rovers head coach is now Tomasz Wrobel after Duarte left the club."
-    resp = client.put(f"/v1/documents/{doc_id}", json={"text": new_text,
-                                                        "published_at": "2022-08-01T00:00:00Z"})
+    resp = client.put(
+        f"/v1/documents/{doc_id}", json={"text": new_text, "published_at": "2022-08-01T00:00:00Z"}
+    )
     assert resp.status_code == 202 and resp.json()["version"] == 2
     wait_status(client, doc_id, "indexed", version=2)
     for _ in range(3):
@@ -140,10 +157,15 @@ def test_same_content_twice_is_a_noop(client: httpx.Client) -> None:
 
 
 def test_multipart_html_upload_is_reduced_to_text(client: httpx.Client) -> None:
-    html = (b"<html><head><title>t</title><script>var x=1;</script></head><body>"
-            b"<p>The Harrowgate ferry service resumed its winter timetable.</p></body></html>")
-    resp = client.post("/v1/documents", files={"file": ("ferry.html", html, "text/html")},
-                       data={"published_at": "2023-11-01T00:00:00Z"})
+    html = (
+        b"<html><head><title>t</title><script>var x=1;</script></head><body>"
+        b"<p>The Harrowgate ferry service resumed its winter timetable.</p></body></html>"
+    )
+    resp = client.post(
+        "/v1/documents",
+        files={"file": ("ferry.html", html, "text/html")},
+        data={"published_at": "2023-11-01T00:00:00Z"},
+    )
     assert resp.status_code == 202, resp.text
     doc_id = resp.json()["id"]
     wait_status(client, doc_id, "indexed")

@@ -13,12 +13,22 @@ from tests.conftest import wait_status
 pytestmark = pytest.mark.e2e
 
 HOLDERS = [
-    ("2018-03-02T08:00:00Z", "Helena Varga", "Helena Varga was appointed chief executive of "
-     "Tarrow Mining Group in March 2018, the company said."),
-    ("2020-07-15T08:00:00Z", "Oskar Lindqvist", "Tarrow Mining Group named Oskar Lindqvist as "
-     "its new chief executive in July 2020."),
-    ("2022-11-09T08:00:00Z", "Priya Natarajan", "Priya Natarajan became chief executive of "
-     "Tarrow Mining Group in November 2022."),
+    (
+        "2018-03-02T08:00:00Z",
+        "Helena Varga",
+        "Helena Varga was appointed chief executive of "
+        "Tarrow Mining Group in March 2018, the company said.",
+    ),
+    (
+        "2020-07-15T08:00:00Z",
+        "Oskar Lindqvist",
+        "Tarrow Mining Group named Oskar Lindqvist as its new chief executive in July 2020.",
+    ),
+    (
+        "2022-11-09T08:00:00Z",
+        "Priya Natarajan",
+        "Priya Natarajan became chief executive of Tarrow Mining Group in November 2022.",
+    ),
 ]
 QUESTION = "Who is the chief executive of Tarrow Mining Group?"
 
@@ -35,8 +45,9 @@ def holders(server) -> list[str]:  # type: ignore[no-untyped-def]
     with httpx.Client(base_url=server.url, timeout=60) as client:
         for published_at, _, text in HOLDERS:
             doc_id = f"tarrow-{uuid.uuid4().hex[:8]}"
-            r = client.post("/v1/documents",
-                            json={"id": doc_id, "text": text, "published_at": published_at})
+            r = client.post(
+                "/v1/documents", json={"id": doc_id, "text": text, "published_at": published_at}
+            )
             assert r.status_code == 202
             ids.append(doc_id)
         for doc_id in ids:
@@ -49,8 +60,9 @@ def holders(server) -> list[str]:  # type: ignore[no-untyped-def]
     ("as_of", "holder"),
     [("2019-06-01T00:00:00Z", 0), ("2021-06-01T00:00:00Z", 1), ("2023-06-01T00:00:00Z", 2)],
 )
-def test_holder_as_of_date(client: httpx.Client, holders: list[str], as_of: str,
-                           holder: int) -> None:
+def test_holder_as_of_date(
+    client: httpx.Client, holders: list[str], as_of: str, holder: int
+) -> None:
     body = _ask(client, question=QUESTION, as_of=as_of)
     assert body["answer"] == HOLDERS[holder][1]
     top = body["facts"][0]
@@ -66,16 +78,21 @@ def test_valid_time_question_uses_the_graph(client: httpx.Client, holders: list[
 
 
 def test_yes_no_from_facts(client: httpx.Client, holders: list[str]) -> None:
-    yes = _ask(client, question="Is Oskar Lindqvist the chief executive of Tarrow Mining Group?",
-               as_of="2021-06-01T00:00:00Z")
+    yes = _ask(
+        client,
+        question="Is Oskar Lindqvist the chief executive of Tarrow Mining Group?",
+        as_of="2021-06-01T00:00:00Z",
+    )
     assert yes["answer"].startswith("Yes")
-    no = _ask(client, question="Is Oskar Lindqvist the chief executive of Tarrow Mining Group?",
-              as_of="2023-06-01T00:00:00Z")
+    no = _ask(
+        client,
+        question="Is Oskar Lindqvist the chief executive of Tarrow Mining Group?",
+        as_of="2023-06-01T00:00:00Z",
+    )
     assert no["answer"].startswith("No")
 
 
-def test_entity_timeline_closes_superseded_facts(client: httpx.Client,
-                                                 holders: list[str]) -> None:
+def test_entity_timeline_closes_superseded_facts(client: httpx.Client, holders: list[str]) -> None:
     resp = client.get("/v1/entities/Tarrow Mining Group/timeline")
     assert resp.status_code == 200, resp.text
     facts = [f for f in resp.json()["facts"] if f["relation"] == "chief executive of"]
@@ -89,8 +106,7 @@ def test_entity_timeline_closes_superseded_facts(client: httpx.Client,
     assert missing.headers["content-type"] == "application/problem+json"
 
 
-def test_delete_newest_reopens_previous_holder(client: httpx.Client,
-                                               holders: list[str]) -> None:
+def test_delete_newest_reopens_previous_holder(client: httpx.Client, holders: list[str]) -> None:
     # Runs last in this module: it removes the newest holder's document.
     assert client.delete(f"/v1/documents/{holders[2]}").status_code == 202
     wait_status(client, holders[2], "deleted")
@@ -106,9 +122,13 @@ def test_delete_newest_reopens_previous_holder(client: httpx.Client,
 def test_time_period_reflects_upload_within_seconds(client: httpx.Client) -> None:
     doc_id = f"period-{uuid.uuid4().hex[:8]}"
     text = "Larkspur Biotics appointed Mateo Quiroga as chief executive in May 2017."
-    assert client.post("/v1/documents", json={"id": doc_id, "text": text,
-                                              "published_at": "2017-05-20T00:00:00Z"}
-                       ).status_code == 202
+    assert (
+        client.post(
+            "/v1/documents",
+            json={"id": doc_id, "text": text, "published_at": "2017-05-20T00:00:00Z"},
+        ).status_code
+        == 202
+    )
     started = time.monotonic()
     wait_status(client, doc_id, "indexed", timeout_s=30)
     for label in ("2017-05", "2017-Q2", "2017"):

@@ -22,8 +22,9 @@ from app.stores.engines import (
 )
 
 pytestmark = pytest.mark.integration
-SPEC = CollectionSpec("contract", {"dense": 3}, ("bm25",),
-                      {"doc": "keyword", "ts": "float", "version": "integer"})
+SPEC = CollectionSpec(
+    "contract", {"dense": 3}, ("bm25",), {"doc": "keyword", "ts": "float", "version": "integer"}
+)
 
 
 @pytest.fixture(params=["edge", "client-local"])
@@ -36,12 +37,21 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 def _points() -> list[PointRecord]:
     return [
-        PointRecord(point_uuid("a", 1), {"doc": "a", "ts": 1.0, "version": 1},
-                    {"dense": [1.0, 0.0, 0.0], "bm25": SparseVec([1, 5], [1.0, 2.0])}),
-        PointRecord(point_uuid("a", 2), {"doc": "a", "ts": 3.0, "version": 2},
-                    {"dense": [0.9, 0.1, 0.0], "bm25": SparseVec([1], [1.0])}),
-        PointRecord(point_uuid("b", 1), {"doc": "b", "ts": 5.0, "version": 1},
-                    {"dense": [0.0, 1.0, 0.0], "bm25": SparseVec([5], [1.0])}),
+        PointRecord(
+            point_uuid("a", 1),
+            {"doc": "a", "ts": 1.0, "version": 1},
+            {"dense": [1.0, 0.0, 0.0], "bm25": SparseVec([1, 5], [1.0, 2.0])},
+        ),
+        PointRecord(
+            point_uuid("a", 2),
+            {"doc": "a", "ts": 3.0, "version": 2},
+            {"dense": [0.9, 0.1, 0.0], "bm25": SparseVec([1], [1.0])},
+        ),
+        PointRecord(
+            point_uuid("b", 1),
+            {"doc": "b", "ts": 5.0, "version": 1},
+            {"dense": [0.0, 1.0, 0.0], "bm25": SparseVec([5], [1.0])},
+        ),
     ]
 
 
@@ -84,9 +94,14 @@ def test_retrieve_set_payload_and_count(engine: Engine) -> None:
 
 
 def test_scroll_pages_through_everything(engine: Engine) -> None:
-    points = [PointRecord(point_uuid("p", i), {"doc": "p", "ts": float(i), "version": 1},
-                          {"dense": [1.0, float(i), 0.0], "bm25": SparseVec([i + 1], [1.0])})
-              for i in range(2500)]
+    points = [
+        PointRecord(
+            point_uuid("p", i),
+            {"doc": "p", "ts": float(i), "version": 1},
+            {"dense": [1.0, float(i), 0.0], "bm25": SparseVec([i + 1], [1.0])},
+        )
+        for i in range(2500)
+    ]
     engine.upsert("contract", points)
     assert len(engine.scroll("contract", Where((Match("doc", "p"),)))) == 2500
     assert len(engine.scroll("contract", None, limit=10)) == 10
