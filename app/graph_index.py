@@ -21,8 +21,11 @@ import numpy as np
 from app.core.errors import InvalidInput, NotFound
 from app.core.models import DocumentRecord
 from app.core.services import Services
+from app.core.settings import Settings
 from app.core.timeutil import utcnow
 from app.ingest.chunking import Chunk
+from app.integrations.llm_extractor import LLMFactExtractor
+from app.integrations.llm_summarizer import LLMSummarizer
 from app.retrieval.answer import Decision
 from app.retrieval.mentions import is_yes_no
 from app.retrieval.scope import TimeScope
@@ -274,7 +277,8 @@ def link_score(mention_keys: Sequence[str], key: str) -> float:
     """How well an entity key matches one of the question's mentions.
 
     1 for the same key, 0.8 when one name's words contain the other's ("Hull City" in "Hull
-    City AFC"), otherwise the Jaccard overlap of their words.
+    City AFC"), otherwise the Jaccard overlap of their words. A lone word inside a longer
+    name ("Brown" in "Charles Q. Brown Jr.") stays below 0.5: surnames are shared by many.
     """
     toks = _tokens(key)
     best = 0.0
@@ -285,8 +289,11 @@ def link_score(mention_keys: Sequence[str], key: str) -> float:
         inter = len(toks & mt)
         if not inter:
             continue
-        contained = inter == min(len(toks), len(mt))
-        best = max(best, 0.8 if contained else inter / len(toks | mt))
+        smaller = min(len(toks), len(mt))
+        if inter == smaller:
+            best = max(best, 0.8 if smaller >= 2 or len(toks) == len(mt) else 0.45)
+        else:
+            best = max(best, inter / len(toks | mt))
     return best
 
 
@@ -351,7 +358,7 @@ class GraphAnswerer:
 
         wh questions get the other side of the best fact touching the question's entity;
         yes/no questions get "yes" when a valid fact links the question's entities and "no"
-        when the entity's valid fact of that kind names someone or something else.
+        when such a fact exists but had been closed by then (superseded or ended).
         """
         if scope.start is not None and scope.end is not None and SUMMARY_CUES.search(question):
             return self._period_answer(tenant, scope)
@@ -368,6 +375,8 @@ class GraphAnswerer:
             current = at_end or current
         else:
             current = [r for r in resolved if valid_at(r, moment - _EPS)]
+        if is_yes_no(question):
+            return self._yes_no(resolved, current, keys), [fact_public(r) for r in current[:5]]
         if not current:
             return None, []
         graph = build_subgraph(current)
@@ -382,8 +391,6 @@ class GraphAnswerer:
 
         ranked = sorted(current, key=lambda r: (-score(r), -r.valid_from.timestamp(), r.id))
         public = [fact_public(r) for r in ranked[:5]]
-        if is_yes_no(question):
-            return self._yes_no(ranked, links, sims), public
         best = ranked[0]
         subj, obj = links(best)
         if max(subj, obj) < 0.5:
@@ -393,20 +400,31 @@ class GraphAnswerer:
 
     @staticmethod
     def _yes_no(
-        ranked: Sequence[ResolvedFact],
-        links: Callable[[ResolvedFact], tuple[float, float]],
-        sims: dict[str, float],
+        resolved: Sequence[ResolvedFact], current: Sequence[ResolvedFact], keys: Sequence[str]
     ) -> Decision | None:
-        """Yes when a valid fact links two of the question's entities; no when the first
-        entity's valid fact of the same kind names another; otherwise undecided."""
-        for r in ranked[:10]:
-            s, o = links(r)
-            if s >= 0.5 and o >= 0.5:
-                return Decision(f"Yes: {_render(r)}", _newest_source(r))
-        for r in ranked[:3]:
-            s, o = links(r)
-            if max(s, o) >= 0.8 and sims.get(r.id, 0.0) >= 0.5:
-                return Decision(f"No: {_render(r)}", _newest_source(r))
+        """Decide from facts linking the question's entities to each other.
+
+        Valid at the question's time → yes. Known but closed by then (superseded by another
+        value, or ended) → no, decided when the closure became known. No such fact → undecided:
+        the evidence reading answers instead.
+        """
+
+        def both(r: ResolvedFact) -> bool:
+            return (
+                link_score(keys, r.fact.subject_key) >= 0.5
+                and link_score(keys, r.fact.object_key) >= 0.5
+            )
+
+        valid_ids = {r.id for r in current}
+        linking = [r for r in resolved if both(r)]
+        now_valid = [r for r in linking if r.id in valid_ids]
+        if now_valid:
+            r = max(now_valid, key=_newest_source)
+            return Decision(f"Yes: {_render(r)}", _newest_source(r))
+        if linking:  # known, but not valid then: ended before, or starts after
+            r = max(linking, key=lambda c: c.known_to or _newest_source(c))
+            ended = f" (until {r.valid_to.date().isoformat()})" if r.valid_to else ""
+            return Decision(f"No: {_render(r).rstrip('.')}{ended}.", r.known_to)
         return None
 
     def _period_answer(
@@ -491,19 +509,44 @@ class Graph:
     scheduler: DebouncedScheduler | None
 
 
+def build_fact_extractor(settings: Settings) -> FactExtractor:
+    """The configured extractor: the rules, or a chat model (``fact_extractor="llm"``).
+
+    Raises:
+        ConfigurationError: If "llm" is chosen without ``llm_base_url``/``llm_model``, so a
+            process fails at start-up rather than at its first ingest.
+    """
+    if settings.fact_extractor == "llm":
+        return LLMFactExtractor.from_settings(settings)
+    return RuleFactExtractor()
+
+
+def build_summarizer(settings: Settings) -> Summarizer:
+    """The configured time-node summariser: extractive, or a chat model (``summarizer="llm"``).
+
+    Raises:
+        ConfigurationError: If "llm" is chosen without ``llm_base_url``/``llm_model``.
+    """
+    if settings.summarizer == "llm":
+        return LLMSummarizer.from_settings(settings)
+    return ExtractiveSummarizer()
+
+
 def build_graph(
     services: Services, send_summaries: Callable[[str, list[str]], None] | None = None
 ) -> Graph:
+    extractor = build_fact_extractor(services.settings)
+    summarizer = build_summarizer(services.settings)
     stores = graph_stores(services)
     scheduler = (
         DebouncedScheduler(services, send_summaries, services.settings.summary_debounce_s)
         if send_summaries
         else None
     )
-    summaries = TimeNodeSummaries(services, stores)
+    summaries = TimeNodeSummaries(services, stores, summarizer)
     return Graph(
         stores=stores,
-        indexer=GraphIndexer(services, stores, RuleFactExtractor(), scheduler),
+        indexer=GraphIndexer(services, stores, extractor, scheduler),
         summaries=summaries,
         answerer=GraphAnswerer(services, stores, summaries),
         scheduler=scheduler,

@@ -25,6 +25,7 @@ from app.ingest.idempotency import IdempotencyService
 from app.ingest.intake import IntakeService
 from app.ingest.reconcile import Reconciler
 from app.ingest.webhooks import WebhookReceiver
+from app.integrations.llm_answer import LLMAnswerComposer
 from app.retrieval.service import QueryService
 from app.stores.ttl import build_ttl_store
 from workers import runtime
@@ -108,6 +109,8 @@ class Node:
 
 
 def build_node(settings: Settings, services: Services | None = None) -> Node:
+    # Before the model loads: a missing LLM setting fails in milliseconds, not after it.
+    composer = LLMAnswerComposer.from_settings(settings) if settings.answer_mode == "llm" else None
     services = services or build_services(settings)
     celery = create_celery(settings)
     dispatcher = CeleryDispatcher(celery, settings.celery_queue)
@@ -121,7 +124,7 @@ def build_node(settings: Settings, services: Services | None = None) -> Node:
     context = ApiContext(
         services=services,
         intake=intake,
-        queries=QueryService(services, rt.graph.answerer),
+        queries=QueryService(services, rt.graph.answerer, composer),
         graph=rt.graph,
         backpressure=backpressure,
         idempotency=IdempotencyService(

@@ -286,11 +286,15 @@ class StreamConsumer:
         return total
 
     def _deliveries(self, entries: Sequence[Entry]) -> dict[str, int]:
-        ids = [_text(e[0]) for e in entries]
-        rows = self.redis.xpending_range(
-            self.stream, self.group, min=ids[0], max=ids[-1], count=len(ids) * 2
-        )
-        return {_text(r["message_id"]): int(r["times_delivered"]) for r in rows}
+        """How often each entry has been delivered (XAUTOCLAIM counts as a delivery)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for raw_id, _fields in entries:
+            pipe.xpending_range(self.stream, self.group, min=raw_id, max=raw_id, count=1)
+        out = {}
+        for rows in pipe.execute():
+            for row in rows:
+                out[_text(row["message_id"])] = int(row["times_delivered"])
+        return out
 
     def _forget_dead_consumers(self) -> None:
         for info in self.redis.xinfo_consumers(self.stream, self.group):
@@ -369,14 +373,12 @@ class StreamConsumer:
         return "ack"
 
     def _redispatch(self, tenant: str, doc_id: str, version: int) -> None:
+        """Best effort: the document is recorded, so if this fails the reconciler sends it."""
         try:
             self.dispatcher.ingest(tenant, doc_id, version)
-        except Unavailable as exc:
+        except Exception as exc:
             log.warning(
-                "re-dispatch of %s v%d failed (%s); the reconciler will",
-                doc_id,
-                version,
-                exc.detail,
+                "re-dispatch of %s v%d failed (%s); the reconciler will", doc_id, version, exc
             )
 
     def dead_letter(

@@ -8,7 +8,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
@@ -70,6 +78,17 @@ class Settings(BaseSettings):
     # Temporal graph.
     fact_extraction: bool = True
     summary_debounce_s: float = Field(default=1.0, ge=0.0, le=600.0)
+    # "llm": facts (times still resolved by graph.timeparse) and/or time-node summaries come
+    # from the chat model below; defaults need no model.
+    fact_extractor: Literal["rules", "llm"] = "rules"
+    summarizer: Literal["extractive", "llm"] = "extractive"
+
+    # An OpenAI-compatible chat server (vLLM, Ollama, hosted APIs), used only by the "llm"
+    # choices of fact_extractor, summarizer and answer_mode.
+    llm_base_url: HttpUrl | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = Field(default=60.0, gt=0.0, le=600.0)
 
     # Query behaviour.
     fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
@@ -77,6 +96,8 @@ class Settings(BaseSettings):
     # vectors as torch to 1e-6), off the torch lock that document batches hold.
     query_encoder: Literal["torch", "onnx", "onnx-int8"] = "onnx"
     query_cache_size: int = Field(default=1024, ge=0, le=1_000_000)
+    # "llm": the chat model writes the final answer from the retrieved facts and evidence.
+    answer_mode: Literal["extractive", "llm"] = "extractive"
 
     # Embedded worker (one-process topology).
     embedded_worker: bool = True
@@ -121,7 +142,7 @@ class Settings(BaseSettings):
     reconcile_every_s: float = Field(default=15.0, gt=0.0, le=86_400.0)
     reconcile_stale_after_s: float = Field(default=60.0, ge=0.0, le=604_800.0)
 
-    @field_validator("qdrant_url", "redis_url", mode="before")
+    @field_validator("qdrant_url", "redis_url", "llm_base_url", "llm_model", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value in ("", "none", "None") else value

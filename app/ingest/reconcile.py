@@ -16,7 +16,9 @@ class Reconciler:
     """Re-dispatches pending and half-deleted documents older than ``stale_after_s``.
 
     Safe to run anywhere and often: tasks are idempotent, so a document that was merely slow
-    gets a duplicate task that turns into a no-op.
+    gets a duplicate task that turns into a no-op. ``chronorag serve`` runs it in a thread every
+    ``reconcile_every_s`` with ``stale_after_s=reconcile_stale_after_s``; in the distributed
+    topology Celery beat sends the ``chronorag.reconcile`` task on the same schedule.
     """
 
     def __init__(
@@ -27,6 +29,7 @@ class Reconciler:
         self._stale_after_s = stale_after_s
 
     def run_once(self) -> int:
+        """One pass; returns how many documents were re-dispatched (0 while work is queued)."""
         cutoff = time.time() - self._stale_after_s
         redone = 0
         if self.dispatcher.backlog() > 0:

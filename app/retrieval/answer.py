@@ -65,6 +65,16 @@ _STOP = frozenset(
 )
 
 
+# Words that report a relation ending ("left the party", "stepped down as chair"): a report
+# naming both entities with one of these is evidence against, not for.
+_DEPARTURE = re.compile(
+    r"\b(?:leav(?:e|es|ing)|left|depart(?:s|ed|ing)?|former(?:ly)?|resign(?:s|ed|ing)?|"
+    r"quit(?:s|ting)?|step(?:s|ped|ping)\s+down|no\s+longer|sacked|fired|dismissed|ousted|"
+    r"retir(?:e|es|ed|ing)|exit(?:s|ed|ing)?|released)\b",
+    re.IGNORECASE,
+)
+
+
 class Passage(Protocol):
     @property
     def text(self) -> str: ...
@@ -131,7 +141,8 @@ def evidence_answer(
     passage, sentence = found
     if yes_no:
         others = mentions[1:]
-        if others and all(mentions_in(passage.text, o, threshold=0.5) for o in others):
+        named = [o for o in others if mentions_in(passage.text, o, threshold=0.5)]
+        if others and len(named) == len(others) and not _DEPARTURE.search(sentence):
             return Decision(f"Yes: {sentence}", passage.published_at)
         return Decision(f"No: {sentence}", passage.published_at)
     return Decision(sentence, passage.published_at)

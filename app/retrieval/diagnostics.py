@@ -55,13 +55,12 @@ def dense_search(
     hits = services.stores.engine.search(
         chunks.collection, "dense", qvec.tolist(), where, top_k * 3 + 10, exact=exact
     )
-    records = services.stores.documents.get_many(tenant, [h.payload["doc_id"] for h in hits])
+    versions = services.stores.documents.visible_versions(
+        tenant, [h.payload["doc_id"] for h in hits]
+    )
     out: list[DenseHit] = []
     for h in hits:
-        record = records.get(h.payload["doc_id"])
-        if record is None or record.status in ("deleting", "deleted"):
-            continue
-        if record.indexed_version != h.payload["version"]:
+        if versions.get(h.payload["doc_id"]) != h.payload["version"]:
             continue
         out.append(
             DenseHit(

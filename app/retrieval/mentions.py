@@ -191,4 +191,9 @@ def mentions_in(passage: str, mention: str, *, threshold: float = 0.6) -> bool:
     if not 2 <= len(words) <= 3:
         return False
     last = words[-1]
-    return bool(last[:1].isupper()) and re.search(rf"\b{re.escape(last)}\b", passage) is not None
+    if not last[:1].isupper():
+        return False
+    return any(
+        not m.group(0).islower()
+        for m in re.finditer(rf"\b{re.escape(last)}\b", passage, flags=re.IGNORECASE)
+    )

@@ -9,7 +9,6 @@ from datetime import datetime
 
 import numpy as np
 
-from app.core.models import DocumentRecord
 from app.core.services import Services
 from app.core.timeutil import from_ts, to_ts
 from app.retrieval.scope import TimeScope
@@ -30,12 +29,12 @@ class Evidence:
     url: str | None = None
 
 
-def _visible(hit: Hit, records: dict[str, DocumentRecord]) -> bool:
-    """Readers see exactly one version per document: the indexed one, and nothing being deleted."""
-    record = records.get(hit.payload["doc_id"])
-    if record is None or record.status in ("deleting", "deleted"):
-        return False
-    return bool(record.indexed_version == hit.payload["version"])
+def _visible(hit: Hit, versions: dict[str, int]) -> bool:
+    """Readers see exactly one version per document: the indexed one, and nothing being deleted.
+
+    ``versions`` is ``QdrantDocumentStore.visible_versions`` (documents being deleted absent).
+    """
+    return versions.get(hit.payload["doc_id"]) == hit.payload["version"]
 
 
 class ChunkRetriever:
@@ -84,8 +83,10 @@ class ChunkRetriever:
                 hits.setdefault(hit.id, hit)
         if not fused:
             return []
-        records = stores.documents.get_many(tenant, [h.payload["doc_id"] for h in hits.values()])
-        live = [h for h in hits.values() if _visible(h, records)]
+        versions = stores.documents.visible_versions(
+            tenant, [h.payload["doc_id"] for h in hits.values()]
+        )
+        live = [h for h in hits.values() if _visible(h, versions)]
         if not live:
             return []
         top = max(fused[h.id] for h in live)

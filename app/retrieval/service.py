@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -16,7 +17,7 @@ from app.retrieval.mentions import is_yes_no, question_mentions
 from app.retrieval.scope import TimeScope, resolve_scope
 from app.retrieval.search import ChunkRetriever, Evidence
 
-EVIDENCE_DEPTH = 10
+EVIDENCE_DEPTH = 20
 
 
 @dataclass
@@ -40,11 +41,34 @@ class GraphAnswerer(Protocol):
     ) -> tuple[Decision | None, list[dict[str, Any]]]: ...
 
 
+class AnswerComposer(Protocol):
+    """Writes the final answer from what was retrieved (``answer_mode="llm"``).
+
+    Called with the evidence the response returns, so the ids it cites resolve; it raises
+    `Unavailable` when its model is down instead of falling back to the extractive answer.
+    """
+
+    def compose(
+        self,
+        question: str,
+        scope: TimeScope,
+        facts: Sequence[Mapping[str, Any]],
+        evidence: Sequence[Evidence],
+    ) -> str: ...
+
+
 class QueryService:
-    def __init__(self, services: Services, graph: GraphAnswerer | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        graph: GraphAnswerer | None = None,
+        composer: AnswerComposer | None = None,
+    ) -> None:
+        """``composer`` None keeps extractive answers (the default); set, it writes them."""
         self._s = services
         self._chunks = ChunkRetriever(services)
         self._graph = graph
+        self._composer = composer
 
     def scope(
         self,
@@ -100,6 +124,8 @@ class QueryService:
         read = evidence_answer(text, mentions, evidence[:EVIDENCE_DEPTH], yes_no=is_yes_no(text))
         decision = choose(graph_decision, read)
         answer = decision.answer if decision else ""
+        if self._composer is not None:
+            answer = self._composer.compose(question, scope, facts, evidence[:k])
         return QueryResult(answer=answer, scope=scope, evidence=evidence[:k], facts=facts)
 
 

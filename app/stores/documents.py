@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from app.core.models import DocumentRecord, DocumentStatus
 from app.stores.collections import DENSE, documents_spec
@@ -20,12 +21,28 @@ class QdrantDocumentStore:
         return self._spec.name
 
     @staticmethod
+    @lru_cache(maxsize=65_536)  # every query maps ~50-100 ids; uuid5 was 2 ms of it
     def point_id(tenant: str, doc_id: str) -> str:
         return point_uuid("doc", tenant, doc_id)
 
     def get(self, tenant: str, doc_id: str) -> DocumentRecord | None:
         recs = self._engine.retrieve(self.collection, [self.point_id(tenant, doc_id)])
         return DocumentRecord.from_payload(recs[0].payload) if recs else None
+
+    def visible_versions(self, tenant: str, doc_ids: Sequence[str]) -> dict[str, int]:
+        """The version readers may see of each document (absent: none, or being deleted).
+
+        Reads three payload fields instead of whole records (which carry the full text): the
+        query path asks this for every candidate document, so it was a fifth of a query.
+        """
+        ids = [self.point_id(tenant, d) for d in dict.fromkeys(doc_ids)]
+        fields = ["doc_id", "status", "indexed_version"]
+        out: dict[str, int] = {}
+        for rec in self._engine.retrieve(self.collection, ids, fields=fields):
+            p = rec.payload
+            if p.get("status") not in ("deleting", "deleted") and p.get("indexed_version"):
+                out[str(p["doc_id"])] = int(p["indexed_version"])
+        return out
 
     def get_many(self, tenant: str, doc_ids: Sequence[str]) -> dict[str, DocumentRecord]:
         ids = [self.point_id(tenant, d) for d in dict.fromkeys(doc_ids)]

@@ -95,7 +95,11 @@ class Engine(Protocol):
 
     def delete_where(self, collection: str, where: Where) -> None: ...
 
-    def retrieve(self, collection: str, ids: Sequence[str]) -> list[PointRecord]: ...
+    def retrieve(
+        self, collection: str, ids: Sequence[str], fields: Sequence[str] | None = None
+    ) -> list[PointRecord]:
+        """Points by id; ``fields`` limits the payload to those keys (None: all of it)."""
+        ...
 
     def scroll(
         self, collection: str, where: Where | None, limit: int | None = None
@@ -244,10 +248,13 @@ class EdgeEngine:
     def _record(self, rec: Any) -> PointRecord:
         return PointRecord(id=str(rec.id), payload=dict(rec.payload or {}))
 
-    def retrieve(self, collection: str, ids: Sequence[str]) -> list[PointRecord]:
+    def retrieve(
+        self, collection: str, ids: Sequence[str], fields: Sequence[str] | None = None
+    ) -> list[PointRecord]:
         if not ids:
             return []
-        recs = self._shard(collection).retrieve(list(ids), with_payload=True, with_vector=False)
+        payload: Any = list(fields) if fields is not None else True
+        recs = self._shard(collection).retrieve(list(ids), with_payload=payload, with_vector=False)
         return [self._record(r) for r in recs]
 
     def scroll(
@@ -401,10 +408,13 @@ class ClientEngine:
         selector = self._m.FilterSelector(filter=self._filter(where))
         self._client.delete(collection, points_selector=selector, wait=True)
 
-    def retrieve(self, collection: str, ids: Sequence[str]) -> list[PointRecord]:
+    def retrieve(
+        self, collection: str, ids: Sequence[str], fields: Sequence[str] | None = None
+    ) -> list[PointRecord]:
         if not ids:
             return []
-        recs = self._client.retrieve(collection, list(ids), with_payload=True)
+        payload: Any = list(fields) if fields is not None else True
+        recs = self._client.retrieve(collection, list(ids), with_payload=payload)
         return [PointRecord(id=str(r.id), payload=dict(r.payload or {})) for r in recs]
 
     def scroll(

@@ -59,7 +59,7 @@ ROLES = ["chief executive", "chair", "finance director", "head coach", "chief en
 
 def make_text(rng: random.Random, n: int) -> str:
     sentences = [f"Report {n} from the {rng.choice(['north', 'south', 'east', 'west'])} desk."]
-    for _ in range(rng.randint(1, 5)):
+    for _ in range(rng.randint(1, 3)):
         sentences.append(
             f"{rng.choice(COMPANIES)} named {rng.choice(PEOPLE)} as {rng.choice(ROLES)} in "
             f"{rng.randint(2001, 2024)}, after {rng.randint(2, 40)} years of growth."
@@ -79,8 +79,8 @@ class Feeds:
     """What the feeders were told: accepted documents, and how often a kill interrupted them."""
 
     accepted: dict[str, Doc] = field(default_factory=dict)
-    rest_interrupted: int = 0
-    hook_interrupted: int = 0
+    rest_cut: int = 0  # a REST request in flight when the server died (not: server down)
+    hook_cut: int = 0
     hook_ambiguous: int = 0  # a retry after a cut connection was answered "already received"
     unavailable: int = 0  # 503/429 answers, retried
     errors: list[str] = field(default_factory=list)
@@ -109,7 +109,9 @@ def _feeder(
     return run
 
 
-@pytest.mark.timeout(900)  # ~5 min on an idle 2-core machine; a loaded one is slower
+# About 5 min on an idle 2-core machine (21 starts of ~11 s dominate); 3x that when the
+# machine is shared with benchmarks. The limit only catches a hang.
+@pytest.mark.timeout(1800)
 def test_kill_serve_repeatedly_while_ingesting(
     workdir: Path,
     faults_redis_url: str,
@@ -145,8 +147,8 @@ def test_kill_serve_repeatedly_while_ingesting(
         while not stop.is_set():
             try:
                 resp = httpx.post(server.url + "/v1/documents", json=body, timeout=30)
-            except httpx.TransportError:
-                feeds.rest_interrupted += 1
+            except httpx.TransportError as exc:
+                feeds.rest_cut += not isinstance(exc, httpx.ConnectError)
                 time.sleep(0.2)
                 continue
             if resp.status_code == 202:
@@ -195,9 +197,10 @@ def test_kill_serve_repeatedly_while_ingesting(
                     headers=headers,
                     timeout=30,
                 )
-            except httpx.TransportError:
-                feeds.hook_interrupted += 1
-                interrupted = True
+            except httpx.TransportError as exc:
+                cut = not isinstance(exc, httpx.ConnectError)  # it may have reached the server
+                feeds.hook_cut += cut
+                interrupted = interrupted or cut
                 time.sleep(0.2)
                 continue
             if resp.status_code == 202 or (resp.status_code == 409 and interrupted):
@@ -291,7 +294,7 @@ def test_kill_serve_repeatedly_while_ingesting(
             stream_quota.release(STREAM_PER_CYCLE)
             if cycle % 3 == 1 and malformed:
                 r.xadd(stream, malformed.pop())
-            time.sleep(rng.uniform(0.8, 2.5))
+            time.sleep(rng.uniform(0.6, 2.0))
             # Was anything unfinished at the moment of the kill? (cheap look: this cycle's REST
             # documents, the queue, and the stream's unacknowledged entries)
             unfinished = r.llen(queue) + int(r.xpending(stream, "faults")["pending"])
@@ -337,7 +340,7 @@ def test_kill_serve_repeatedly_while_ingesting(
             return not waiting
 
         try:
-            wait_until(all_indexed, 240, "every accepted document to be indexed", 1.0)
+            wait_until(all_indexed, 600, "every accepted document to be indexed", 1.0)
         except AssertionError:
             raise AssertionError(
                 f"{len(waiting)} never indexed, e.g. {sorted(waiting)[:5]}; "
@@ -370,8 +373,8 @@ def test_kill_serve_repeatedly_while_ingesting(
     fault_summary(
         f"kills={kills} (with unfinished work: {interrupted_work}) restarts={kills + 1} "
         f"docs={len(expected)} (rest={N_REST} webhook={N_HOOK} stream={N_STREAM}) "
-        f"chunks={n_points} dead_letters={len(dead)} rest_retries_after_kill="
-        f"{feeds.rest_interrupted} webhook_retries_after_kill={feeds.hook_interrupted} "
+        f"chunks={n_points} dead_letters={len(dead)} rest_requests_cut_by_kill={feeds.rest_cut} "
+        f"webhook_requests_cut_by_kill={feeds.hook_cut} "
         f"webhook_409_after_cut={feeds.hook_ambiguous} 503_or_429={feeds.unavailable} "
         f"seconds={time.monotonic() - started:.0f}"
     )

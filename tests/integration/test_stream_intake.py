@@ -206,6 +206,52 @@ def test_entry_recorded_but_not_acked_is_reclaimed_without_a_new_version(rig: Ri
     assert all(v == 1 for _, v in versions) and len(versions) == 2
 
 
+class BrokenLocker:
+    """A lock implementation with a bug: fails before anything is recorded, every time."""
+
+    def hold(self, key: str, timeout_s: float = 30.0) -> Any:
+        raise RuntimeError("lock driver bug")
+
+
+class BrokenDispatcher(CrashAfterRecord):
+    """Fails after the record is written, with an error nobody planned for."""
+
+    def ingest(self, tenant: str, doc_id: str, version: int) -> None:
+        raise RuntimeError("broker driver bug")
+
+
+def test_entry_failing_unexpectedly_is_retried_then_dead_lettered(rig: Rig) -> None:
+    stream = rig.settings.stream_name
+    entry_id = rig.client.xadd(stream, {"id": "poison", "text": "Fails every time."}).decode()
+    settings = rig.settings.model_copy(update={"stream_max_deliveries": 2})
+    intake = IntakeService(settings, rig.documents, BrokenLocker(), rig.dispatcher)
+    consumer = StreamConsumer(settings, rig.client, intake, rig.dispatcher, "c1")
+    consumer.ensure_group()
+    consumer.poll_once()
+    assert rig.pending() == 1 and consumer.stats.retried == 1  # kept for another try
+    time.sleep(0.2)
+    assert consumer.reclaim() == 1  # second delivery: gives up
+    assert rig.pending() == 0
+    dead = rig.client.xrange(f"{stream}:dead")
+    assert len(dead) == 1 and dead[0][1][b"dead_entry_id"].decode() == entry_id
+    assert dead[0][1][b"dead_reason"].startswith(b"gave up after 2 deliveries: RuntimeError")
+    assert dead[0][1][b"dead_deliveries"] == b"2"
+
+
+def test_recorded_entry_whose_enqueue_failed_is_left_to_the_reconciler(rig: Rig) -> None:
+    stream = rig.settings.stream_name
+    rig.client.xadd(stream, {"id": "unsent", "text": "Recorded, never enqueued."})
+    consumer = rig.consumer("c1", dispatcher=BrokenDispatcher(rig.dispatcher))
+    consumer.ensure_group()
+    consumer.poll_once()  # recorded; the enqueue blew up: kept pending
+    assert rig.pending() == 1
+    time.sleep(0.2)
+    consumer.reclaim()  # unchanged; the re-dispatch fails too, but the record is durable
+    assert rig.pending() == 0 and not rig.client.exists(f"{stream}:dead")
+    record = rig.documents.get("default", "unsent")
+    assert record is not None and record.status == "pending" and record.version == 1
+
+
 def test_backlog_over_limit_pauses_reading(rig: Rig) -> None:
     for n in range(3):  # three ingest tasks nobody consumes
         rig.dispatcher.ingest("default", f"queued-{n}", 1)
