@@ -536,7 +536,25 @@ def nonce_word(rng: random.Random) -> str:
 
 
 def fresh_dir(name: str) -> Path:
-    """An empty working folder for one benchmark run (outside the repository)."""
+    """An empty working folder for one benchmark run (outside the repository).
+
+    Named ``<name>-<pid>-<random>``; ``clean_work`` removes those whose process has ended.
+    """
     path = WORK / f"{name}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def clean_work() -> None:
+    """Remove finished runs' folders (copies of the 100k index are 400 MB each); keep caches."""
+    import shutil
+
+    if not WORK.exists():
+        return
+    for path in WORK.iterdir():
+        if path.name.startswith("index-"):
+            continue  # the cached 100k-chunk index
+        pid = path.name.rsplit("-", 2)[-2] if path.name.count("-") >= 2 else ""
+        if pid.isdigit() and Path(f"/proc/{pid}").exists():
+            continue  # still in use
+        shutil.rmtree(path, ignore_errors=True)

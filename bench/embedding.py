@@ -41,7 +41,7 @@ def _record(doc_id: str, text: str) -> DocumentRecord:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--docs", type=int, default=24)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
 
     base = Settings(data_dir=fresh_dir("embedding"), redis_url=None, query_encoder="torch")

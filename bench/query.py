@@ -179,8 +179,8 @@ def breakdown(source: Any, seed: int) -> dict[str, float]:
     out["qdrant_bm25_ms"] = _p50(lambda s: chunks.search_lexical(s, scoped, 40), sparse)
     hits = [chunks.search_dense(v, scoped, 40) for v in vectors]
     docs = services.stores.documents
-    out["records_get_many_ms"] = _p50(
-        lambda h: docs.get_many("default", [x.payload["doc_id"] for x in h]), hits
+    out["records_visibility_ms"] = _p50(
+        lambda h: docs.visible_versions("default", [x.payload["doc_id"] for x in h]), hits
     )
     retriever = ChunkRetriever(services)
     svc = QueryService(services, None)

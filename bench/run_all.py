@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Any
 
-from bench.common import RESULTS, ROOT, git_sha, machine, read_result
+from bench.common import RESULTS, ROOT, clean_work, git_sha, machine, read_result
 
 ORDER = ("embedding", "ingest", "freshness", "query", "churn", "memory")
 
@@ -33,17 +33,22 @@ def summary() -> str:
     rows: list[tuple[str, str, str]] = []
     e = read_result("embedding")
     if e:
-        rows.append(("embedding: pipeline / bare encode (chunks/s)",
-                     f"{_fmt(e['pipeline_rate'])} / {_fmt(e['bare_rate'])} = "
-                     f"**{_fmt(e['ratio'])}** (1 thread, no batcher: "
-                     f"{_fmt(e.get('one_thread_per_document_ratio'))})",
+        per_round = ", ".join(f"{r['ratio']:.2f}" for r in e.get("rounds", []))
+        rows.append(("embedding: ingest pipeline vs bare encode, same chunks",
+                     f"ratio **{_fmt(e['ratio'])}** (median of rounds {per_round}); "
+                     f"{_fmt(e['pipeline_rate'])} vs {_fmt(e['bare_rate'])} chunks/s; "
+                     "1 thread, one document per encode: "
+                     f"{_fmt(e.get('one_thread_per_document_ratio'))}",
                      "ratio ≥ 0.85"))  # fmt: skip
     i = read_result("ingest")
     if i:
         share = ", ".join(f"{k} {v:.0%}" for k, v in i["stage_share"].items() if v >= 0.005)
+        wx, nx = i.get("with_extraction", {}), i.get("no_extraction", {})
         rows.append(("ingest, ~1,000-token docs (docs/s)",
                      f"**{_fmt(i['docs_per_s'])}** with extraction, "
-                     f"**{_fmt(i['docs_per_s_no_extraction'])}** without", "-"))  # fmt: skip
+                     f"**{_fmt(i['docs_per_s_no_extraction'])}** without; server CPU "
+                     f"{_fmt(wx.get('server_cpu_s_per_doc'))} / "
+                     f"{_fmt(nx.get('server_cpu_s_per_doc'))} s per doc", "-"))  # fmt: skip
         rows.append(("ingest stage share (with extraction)", share, "-"))
     f = read_result("freshness")
     if f:
@@ -55,7 +60,8 @@ def summary() -> str:
         c = q["clients"]
         rows.append((f"query over {q['chunks']:,} chunks, 1 client",
                      f"p50 **{_fmt(c['1']['p50_ms'], ' ms')}**, "
-                     f"p99 {_fmt(c['1']['p99_ms'], ' ms')}, {_fmt(c['1']['qps'])} qps",
+                     f"p99 {_fmt(c['1']['p99_ms'], ' ms')}, {_fmt(c['1']['qps'])} qps; "
+                     f"server CPU {_fmt(c['1'].get('server_cpu_ms_per_query'), ' ms')}/query",
                      "p50 ≤ 40 ms"))  # fmt: skip
         for n in ("8", "32"):
             rows.append((f"query, {n} clients",
@@ -76,8 +82,10 @@ def summary() -> str:
                      f"**{_fmt(m['worker_rss_mb'], ' MiB')}**",
                      "-"))  # fmt: skip
     mach = machine()
+    sha = git_sha()
+    commit = sha[:12] + ("-dirty" if sha.endswith("-dirty") else "")
     head = (f"Measured on {mach['cpu']}, {mach['cores']} cores, torch {mach['torch']} with "
-            f"{mach['torch_threads']} threads, no GPU; commit {git_sha()[:12]}. "
+            f"{mach['torch_threads']} threads, no GPU; commit {commit}. "
             "Shared, noisy machine: ratios are measured within one run.")  # fmt: skip
     lines = [head, "", "| benchmark | result | target |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
@@ -93,9 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n=== bench.{name} ===", flush=True)
         t0 = time.monotonic()
         rc = subprocess.run([sys.executable, "-m", f"bench.{name}"], cwd=ROOT).returncode
+        clean_work()
         print(f"=== bench.{name}: exit {rc} in {time.monotonic() - t0:.0f}s", flush=True)
         if rc:
             failed.append(name)
+    clean_work()
     text = summary()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "summary.md").write_text(text)

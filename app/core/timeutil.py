@@ -24,13 +24,20 @@ def parse_instant(value: str, field: str) -> datetime:
         raise InvalidInput(
             f"{field}: {value!r} has no timezone; add 'Z' or an offset such as '+00:00'"
         )
-    return moment.astimezone(UTC)
+    return ensure_utc(moment, field)
 
 
 def ensure_utc(moment: datetime, field: str) -> datetime:
+    """The same instant in UTC; refuses naive values, and instants UTC cannot represent
+    (``0001-01-01T00:00:00+01:00`` is in year 0 in UTC: found by API fuzzing)."""
     if moment.tzinfo is None:
         raise InvalidInput(f"{field}: naive date-time; add 'Z' or an offset such as '+00:00'")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(
+            f"{field}: {moment.isoformat()} is outside the years 1-9999 once converted to UTC"
+        ) from None
 
 
 def to_ts(moment: datetime) -> float:

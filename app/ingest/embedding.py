@@ -159,14 +159,17 @@ class SentenceTransformerEmbedder:
         padding on every ``encode``, and calling it from the worker's threads while the batcher
         encodes fails with "Already borrowed". The copy is never reconfigured, so it is safe
         from any thread, and it skips the transformers wrapper (no tensors, no attention masks).
+        The chunker calls this on every sentence once; encoding tokenises chunks again, which
+        costs ~1% of the forward pass (bench/embedding.py), so ids are not carried over.
         """
         if not texts:
             return []
         if self._counter is None:
             enc = self._model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
             return [len(ids) for ids in enc]
-        encoded = self._counter.encode_batch(list(texts), add_special_tokens=False)
-        return [len(e.ids) for e in encoded]
+        # One text at a time in the calling thread: ``encode_batch`` fans out to a rayon pool
+        # as wide as the machine, which would fight torch's threads for the same cores.
+        return [len(self._counter.encode(t, add_special_tokens=False).ids) for t in texts]
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -75,9 +75,36 @@ def fault_summary(request: pytest.FixtureRequest) -> Callable[[str], None]:
 
 
 @pytest.fixture(scope="session")
-def faults_redis_url(redis_url: str) -> str:
+def faults_redis_url(redis_url: str) -> Iterator[str]:
     parts = urlsplit(redis_url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{FAULTS_DB}", parts.query, ""))
+    url = urlunsplit((parts.scheme, parts.netloc, f"/{FAULTS_DB}", parts.query, ""))
+    yield url
+    forget_names(url, USED_NAMES)
+
+
+#: Queue and stream names this session created in ``FAULTS_DB``, removed at its end.
+USED_NAMES: set[str] = set()
+
+
+def forget_names(url: str, names: set[str]) -> None:
+    """Delete the keys these queues and streams left (lists, streams, kombu's bindings, and the
+    messages killed workers left in kombu's ``unacked`` set), and nothing else."""
+    client = redis.Redis.from_url(url)
+    try:
+        for name in names:
+            client.delete(
+                name, f"{name}:dead", f"_kombu.binding.{name}", f"_kombu.binding_permanent.{name}"
+            )
+        for tag, raw in client.hscan_iter("unacked"):
+            try:
+                routing_key = json.loads(raw)[2]
+            except (ValueError, IndexError, TypeError):
+                continue
+            if routing_key in names:
+                client.hdel("unacked", tag)
+                client.zrem("unacked_index", tag)
+    finally:
+        client.close()
 
 
 def fault_env(redis_url: str, **settings: object) -> dict[str, str]:
@@ -100,6 +127,7 @@ def fault_env(redis_url: str, **settings: object) -> dict[str, str]:
         }
     )
     env.update({f"CHRONORAG_{k.upper()}": str(v) for k, v in settings.items()})
+    USED_NAMES.update({env["CHRONORAG_STREAM_NAME"], env["CHRONORAG_CELERY_QUEUE"]})
     return env
 
 

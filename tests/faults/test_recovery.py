@@ -22,7 +22,7 @@ from app.ingest.chunking import Chunk
 from app.ingest.intake import DocumentInput, IntakeService
 from app.ingest.pipeline import IngestPipeline
 from app.ingest.reconcile import Reconciler
-from tests.faults.conftest import queued_tasks
+from tests.faults.conftest import USED_NAMES, queued_tasks
 from workers import runtime
 from workers.celery_app import create_celery
 from workers.dispatch import CeleryDispatcher
@@ -84,6 +84,7 @@ def rig(workdir: Path, faults_redis_url: str, embedder: Any) -> Iterator[Rig]:
         query_encoder="torch",
         chunk_max_tokens=16,  # several chunks per document, so stray versions would show
     )
+    USED_NAMES.add(settings.celery_queue)
     services = build_services(settings, embedder=embedder)
     dispatcher = CeleryDispatcher(create_celery(settings), settings.celery_queue)
     services.dispatcher = dispatcher

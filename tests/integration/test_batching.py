@@ -115,6 +115,22 @@ def test_an_error_reaches_only_the_callers_of_its_batch(embedder) -> None:  # ty
         batcher.close()
 
 
+def test_short_and_long_texts_are_encoded_apart(embedder) -> None:  # type: ignore[no-untyped-def]
+    long_texts = [" ".join(TEXTS[i : i + 4]) for i in range(0, 12, 4)]  # ~260 characters
+    facts = [f"Person {i} chair Company {i}" for i in range(6)]
+    mixed = [facts[0], long_texts[0], facts[1], facts[2], long_texts[1], *facts[3:], long_texts[2]]
+    rec = Recording(embedder)
+    batcher = EmbeddingBatcher(rec, max_batch=16, max_wait_s=0.0)
+    try:
+        got = batcher.embed_documents(mixed)
+    finally:
+        batcher.close()
+    # One batch, encoded as two length groups: facts are not padded to chunk length.
+    assert sorted(map(sorted, rec.batches)) == sorted([sorted(facts), sorted(long_texts)])
+    np.testing.assert_allclose(got, embedder.embed_documents(mixed), atol=2e-5)
+    assert batcher.stats.batches == 1
+
+
 def test_query_embeddings_are_cached_and_read_only(embedder) -> None:  # type: ignore[no-untyped-def]
     batcher = EmbeddingBatcher(embedder, max_batch=8, query_cache_size=2)
     try:

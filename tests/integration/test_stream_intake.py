@@ -101,7 +101,14 @@ def rig(tmp_path: Path, redis_url: str) -> Iterator[Rig]:
     dispatcher = CeleryDispatcher(create_celery(settings), settings.celery_queue)
     intake = IntakeService(settings, documents, RedisLocker(client), dispatcher)
     yield Rig(settings, client, documents, dispatcher, intake)
-    client.delete(settings.stream_name, f"{settings.stream_name}:dead", settings.celery_queue)
+    queue = settings.celery_queue
+    client.delete(
+        settings.stream_name,
+        f"{settings.stream_name}:dead",
+        queue,
+        f"_kombu.binding.{queue}",
+        f"_kombu.binding_permanent.{queue}",
+    )
     client.close()
     engine.close()
 
@@ -149,6 +156,7 @@ def test_flat_and_json_entries_are_recorded_enqueued_and_acked(rig: Rig) -> None
         ({"text": "   "}, "text: must be a non-empty string"),
         ({"text": "x", "published_at": "2021-01-01T00:00:00"}, "has no timezone"),
         ({"text": "x", "published_at": "someday"}, "not an ISO-8601"),
+        ({"text": "x", "published_at": "0001-01-01T00:00:00+01:00"}, "outside the years"),
         ({"text": "x" * 3_000}, "the limit is 2000"),
         ({"text": "x" * 80_000}, "entry is 80004 bytes; the limit is 69536"),
         ({"text": "x", "metadata": "{"}, "metadata: invalid JSON"),
