@@ -230,6 +230,8 @@ def main() -> int:
         **machine_info(),
     }
     args.out.write_text(json.dumps(payload, indent=2))
+    # Failures quote the dataset's passages: kept next to the result but never committed
+    # (.gitignore), since the data stays in ../shared.
     failures = args.out.with_name("eval_temporal_qa_failures.jsonl")
     with failures.open("w") as fh:
         for row in rows_by_mode.get("as_of", []):
