@@ -111,6 +111,7 @@ def _feeder(
 
 # About 5 min on an idle 2-core machine (21 starts of ~11 s dominate); 3x that when the
 # machine is shared with benchmarks. The limit only catches a hang.
+@pytest.mark.kill_soak
 @pytest.mark.timeout(1800)
 def test_kill_serve_repeatedly_while_ingesting(
     workdir: Path,
