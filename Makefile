@@ -21,7 +21,7 @@ run: install
 	$(VENV)/bin/chronorag serve
 
 test: install
-	$(VENV)/bin/pytest -m "not kill_soak"
+	$(VENV)/bin/pytest
 
 # Only the fault suite (kill -9, lost queue, crashed consumer, API fuzz); `make test` runs it too.
 faults: install
