@@ -132,16 +132,7 @@ async def _document_input(request: Request, ctx: ApiContext) -> DocumentInput:
             f"content type {content_type!r} is not supported; send application/json or "
             "multipart/form-data"
         )
-    return DocumentInput(
-        text=doc.text,
-        doc_id=doc.id,
-        title=doc.title,
-        url=doc.url,
-        source=doc.source,
-        published_at=doc.published_at,
-        metadata=doc.metadata or {},
-        version=doc.version,
-    )
+    return doc.to_input()
 
 
 @router.post(

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
+from app.ingest.intake import DocumentInput
+
 
 class DocumentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -23,6 +25,19 @@ class DocumentCreate(BaseModel):
     version: StrictInt | None = Field(
         default=None, ge=1, description="Expected new version number; stale versions get 409."
     )
+
+    def to_input(self) -> DocumentInput:
+        """The intake service's view of the body (shared by uploads and webhooks)."""
+        return DocumentInput(
+            text=self.text,
+            doc_id=self.id,
+            title=self.title,
+            url=self.url,
+            source=self.source,
+            published_at=self.published_at,
+            metadata=self.metadata or {},
+            version=self.version,
+        )
 
 
 class WebhookBatch(BaseModel):

@@ -21,19 +21,6 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 Ctx = Annotated[ApiContext, Depends(get_context)]
 
 
-def _input(doc: DocumentCreate) -> DocumentInput:
-    return DocumentInput(
-        text=doc.text,
-        doc_id=doc.id,
-        title=doc.title,
-        url=doc.url,
-        source=doc.source,
-        published_at=doc.published_at,
-        metadata=doc.metadata or {},
-        version=doc.version,
-    )
-
-
 def _documents(body: bytes, max_batch: int) -> tuple[list[DocumentInput], bool]:
     """Parse one bare document or ``{"documents": [...]}``; returns the inputs and batch-ness."""
     try:
@@ -45,7 +32,7 @@ def _documents(body: bytes, max_batch: int) -> tuple[list[DocumentInput], bool]:
     if not isinstance(data, dict):
         raise InvalidInput('body: must be a JSON object (one document, or {"documents": [...]})')
     if "documents" not in data:
-        return [_input(validate_model(DocumentCreate, data))], False
+        return [validate_model(DocumentCreate, data).to_input()], False
     items = data["documents"]
     if isinstance(items, list) and len(items) > max_batch:
         raise TooLarge(
@@ -53,7 +40,7 @@ def _documents(body: bytes, max_batch: int) -> tuple[list[DocumentInput], bool]:
             "(CHRONORAG_WEBHOOK_MAX_BATCH)"
         )
     batch = validate_model(WebhookBatch, data)
-    return [_input(doc) for doc in batch.documents], True
+    return [doc.to_input() for doc in batch.documents], True
 
 
 @router.post("/{source}", status_code=202, response_model=list[DocumentAccepted], responses=ERRORS)
