@@ -60,10 +60,19 @@ class ServeProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 120.0) -> None:
-        cmd = [sys.executable, "-m", "workers.cli", "serve", "--port", str(self.port),
-               "--data-dir", str(self.data_dir)]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env,
-                                     stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+        cmd = [
+            sys.executable,
+            "-m",
+            "workers.cli",
+            "serve",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+        ]
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

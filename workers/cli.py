@@ -40,11 +40,17 @@ def _serve(args: argparse.Namespace) -> int:
         node.start_worker()
     node.start_reconciler()
     node.start_stream_consumer()
-    where = "embedded Qdrant in " + str(settings.data_dir) if settings.embedded else (
-        "Qdrant at " + str(settings.qdrant_url))
+    where = (
+        "embedded Qdrant in " + str(settings.data_dir)
+        if settings.embedded
+        else ("Qdrant at " + str(settings.qdrant_url))
+    )
     broker = "Redis " + settings.redis_url if settings.redis_url else "in-memory queue"
-    print(f"chronorag listening on http://{args.host}:{args.port} ({where}; {broker}; "
-          f"worker {'in-process' if settings.embedded_worker else 'external'})", flush=True)
+    print(
+        f"chronorag listening on http://{args.host}:{args.port} ({where}; {broker}; "
+        f"worker {'in-process' if settings.embedded_worker else 'external'})",
+        flush=True,
+    )
     try:
         uvicorn.run(node.api, host=args.host, port=args.port, log_level="warning")
     finally:
@@ -55,9 +61,19 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from workers.celery_app import app
 
-    argv = ["worker", "--loglevel", args.loglevel, "--pool", args.pool,
-            "--concurrency", str(args.concurrency), "-Q", args.queues or
-            app.conf.task_default_queue, "--without-gossip", "--without-mingle"]
+    argv = [
+        "worker",
+        "--loglevel",
+        args.loglevel,
+        "--pool",
+        args.pool,
+        "--concurrency",
+        str(args.concurrency),
+        "-Q",
+        args.queues or app.conf.task_default_queue,
+        "--without-gossip",
+        "--without-mingle",
+    ]
     app.worker_main(argv)
     return 0
 
@@ -93,8 +109,11 @@ def _stream_consumer(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     consumer = standalone.consumer
-    print(f"chronorag stream-consumer {consumer.name} reading {consumer.stream} "
-          f"(group {consumer.group}; ingest queue {settings.celery_queue})", flush=True)
+    print(
+        f"chronorag stream-consumer {consumer.name} reading {consumer.stream} "
+        f"(group {consumer.group}; ingest queue {settings.celery_queue})",
+        flush=True,
+    )
     try:
         consumer.run(stop)
     finally:
@@ -108,7 +127,7 @@ def _post(client: Any, url: str, doc: dict[str, Any], retries: int = 5) -> Any:
         resp = client.post(url, json=doc)
         if resp.status_code not in (429, 503):
             return resp
-        time.sleep(float(resp.headers.get("Retry-After", 2 ** attempt)))
+        time.sleep(float(resp.headers.get("Retry-After", 2**attempt)))
     return resp
 
 
@@ -132,8 +151,12 @@ def _ingest(args: argparse.Namespace) -> int:
                 continue
             if "timestamp" in doc and "published_at" not in doc:
                 doc["published_at"] = doc.pop("timestamp")
-            doc = {k: v for k, v in doc.items() if v is not None and k in (
-                "id", "text", "title", "url", "source", "published_at", "metadata")}
+            doc = {
+                k: v
+                for k, v in doc.items()
+                if v is not None
+                and k in ("id", "text", "title", "url", "source", "published_at", "metadata")
+            }
             resp = _post(client, "/v1/documents", doc)
             if resp.status_code == 202:
                 ok += 1
@@ -177,14 +200,17 @@ def _ask(args: argparse.Namespace) -> int:
     scope = data["time_scope"]
     print(f"\ntime scope: {scope}")
     for i, ev in enumerate(data["evidence"], 1):
-        print(f"[{i}] {ev['document_id']} v{ev['version']} ({ev['published_at']}): "
-              f"{ev['text'][:160]}")
+        print(
+            f"[{i}] {ev['document_id']} v{ev['version']} ({ev['published_at']}): {ev['text'][:160]}"
+        )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("CHRONORAG_LOG_LEVEL", "WARNING"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("CHRONORAG_LOG_LEVEL", "WARNING"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     parser = argparse.ArgumentParser(prog="chronorag", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -214,8 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     ingest = sub.add_parser("ingest", help="stream a JSONL file of documents to the service")
     ingest.add_argument("file")
     ingest.add_argument("--url", default=DEFAULT_URL)
-    ingest.add_argument("--api-key", default=os.environ.get("CHRONORAG_API_KEY"),
-                        help="sent as a Bearer token (default $CHRONORAG_API_KEY)")
+    ingest.add_argument(
+        "--api-key",
+        default=os.environ.get("CHRONORAG_API_KEY"),
+        help="sent as a Bearer token (default $CHRONORAG_API_KEY)",
+    )
     ingest.set_defaults(func=_ingest)
 
     ask = sub.add_parser("ask", help="ask a question")
@@ -224,8 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--top-k", type=int, default=None)
     ask.add_argument("--url", default=DEFAULT_URL)
     ask.add_argument("--json", action="store_true")
-    ask.add_argument("--api-key", default=os.environ.get("CHRONORAG_API_KEY"),
-                     help="sent as a Bearer token (default $CHRONORAG_API_KEY)")
+    ask.add_argument(
+        "--api-key",
+        default=os.environ.get("CHRONORAG_API_KEY"),
+        help="sent as a Bearer token (default $CHRONORAG_API_KEY)",
+    )
     ask.set_defaults(func=_ask)
 
     hash_key = sub.add_parser(

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.errors import ChronoragError, Overloaded
+from app.core.errors import ChronoragError
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -20,7 +20,7 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     body.update({k: v for k, v in extra.items() if v is not None})
     headers = None
-    if "retry_after" in extra:
+    if extra.get("retry_after") is not None:
         headers = {"Retry-After": str(extra["retry_after"])}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
@@ -33,9 +33,7 @@ def _field(loc: tuple[Any, ...]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ChronoragError)
     async def _domain(_: Request, exc: ChronoragError) -> JSONResponse:
-        if isinstance(exc, Overloaded):
-            return problem(exc.status, exc.title, exc.detail, retry_after=exc.retry_after_s)
-        return problem(exc.status, exc.title, exc.detail)
+        return problem(exc.status, exc.title, exc.detail, retry_after=exc.retry_after_s)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -238,7 +238,15 @@ async def delete_document(doc_id: str, ctx: Ctx, tenant: Tenant) -> DocumentPubl
     return _public(record)
 
 
-@router.post("/query", response_model=QueryResponse, responses=ERRORS)
+QUERY_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": QueryRequest.model_json_schema()}},
+    }
+}
+
+
+@router.post("/query", response_model=QueryResponse, responses=ERRORS, openapi_extra=QUERY_BODY)
 async def query(request: Request, ctx: Ctx, tenant: Tenant) -> QueryResponse:
     """Answer a time-scoped question with cited evidence."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

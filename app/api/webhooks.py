@@ -18,6 +18,32 @@ from app.core.errors import InvalidInput, TooLarge, UnsupportedMediaType
 from app.ingest.intake import DocumentInput
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+_DOCUMENT = DocumentCreate.model_json_schema()
+# The body is read raw (the signature covers its exact bytes), so its schema is declared here.
+WEBHOOK_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "One document, or a batch; signed as described in the README (Webhooks).",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        _DOCUMENT,
+                        {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["documents"],
+                            "properties": {
+                                "documents": {"type": "array", "minItems": 1, "items": _DOCUMENT}
+                            },
+                        },
+                    ]
+                }
+            }
+        },
+    }
+}
 Ctx = Annotated[ApiContext, Depends(get_context)]
 
 
@@ -43,7 +69,13 @@ def _documents(body: bytes, max_batch: int) -> tuple[list[DocumentInput], bool]:
     return [doc.to_input() for doc in batch.documents], True
 
 
-@router.post("/{source}", status_code=202, response_model=list[DocumentAccepted], responses=ERRORS)
+@router.post(
+    "/{source}",
+    status_code=202,
+    response_model=list[DocumentAccepted],
+    responses=ERRORS,
+    openapi_extra=WEBHOOK_BODY,
+)
 async def receive_webhook(source: str, request: Request, ctx: Ctx) -> Any:
     """Accept signed documents from a configured source; 202 once every one is recorded."""
     receiver = get_webhooks(ctx)

@@ -9,9 +9,11 @@ class ChronoragError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, retry_after_s: int | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        #: Seconds after which a retry may succeed (sent as ``Retry-After``); None: do not retry.
+        self.retry_after_s = retry_after_s
 
 
 class InvalidInput(ChronoragError):
@@ -48,9 +50,8 @@ class Overloaded(ChronoragError):
     status = 429
     title = "Too many requests"
 
-    def __init__(self, detail: str, retry_after_s: int = 5) -> None:
-        super().__init__(detail)
-        self.retry_after_s = retry_after_s
+    def __init__(self, detail: str, retry_after_s: int | None = 5) -> None:
+        super().__init__(detail, retry_after_s)
 
 
 class Unavailable(ChronoragError):

@@ -7,7 +7,9 @@ requests with one key can never both record: the loser gets a 409 and retries la
 
 Only outcomes that a retry would reproduce are kept (the 202, and 4xx answers such as a stale
 version). A request that failed for a passing reason (429 overload, 503 dependency down, a
-crash) drops its marker, so the client's retry with the same key does the work.
+crash) drops its marker, so the client's retry with the same key does the work. The marker is
+a lease renewed while the request runs, so a process killed mid-request (no chance to drop it)
+blocks the key for at most ``in_progress_lease_s``.
 """
 
 from __future__ import annotations
@@ -22,16 +24,11 @@ from typing import Any
 
 from app.core.errors import ChronoragError, Conflict, InvalidInput, Overloaded
 from app.ingest.intake import DocumentInput
-from app.stores.ttl import TtlStore
+from app.stores.locks import LEASE_S
+from app.stores.ttl import TtlStore, renewing
 
 log = logging.getLogger(__name__)
 
-IN_PROGRESS_TTL_S = 120.0
-"""How long a claimed key stays "in progress" if its request dies without finishing.
-
-Longer than any intake request (the per-document lock wait is 30 s), so a live request never
-loses its claim; short enough that a crashed one does not block the key for long.
-"""
 MAX_KEY_CHARS = 255
 
 
@@ -100,12 +97,12 @@ class IdempotencyService:
         *,
         ttl_s: float,
         prefix: str = "chronorag",
-        in_progress_ttl_s: float = IN_PROGRESS_TTL_S,
+        in_progress_lease_s: float = LEASE_S,
     ) -> None:
         self._store = store
         self._ttl_s = ttl_s
         self._prefix = prefix
-        self._in_progress_ttl_s = in_progress_ttl_s
+        self._lease_s = in_progress_lease_s
 
     def _key(self, tenant: str, key: str) -> str:
         digest = hashlib.sha256(key.encode()).hexdigest()
@@ -139,8 +136,10 @@ class IdempotencyService:
             {"state": "in_progress", "fingerprint": fingerprint, "token": uuid.uuid4().hex}
         )
         for _ in range(3):
-            if self._store.claim(record_key, marker, self._in_progress_ttl_s):
-                return Outcome(self._run(record_key, marker, fingerprint, action), False)
+            if self._store.claim(record_key, marker, self._lease_s):
+                with renewing(self._store, record_key, marker, self._lease_s):
+                    response = self._run(record_key, marker, fingerprint, action)
+                return Outcome(response, False)
             existing = self._store.get(record_key)
             if existing is not None:
                 return Outcome(self._replay(key, existing, fingerprint), True)

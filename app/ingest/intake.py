@@ -39,9 +39,14 @@ class Accepted:
     unchanged: bool = False
 
 
-def new_doc_id(text: str, published_at: datetime) -> str:
-    """Ids for documents sent without one: stable for the same content and time (retry-safe)."""
-    digest = hashlib.sha256(f"{published_at.isoformat()}\n{text}".encode()).hexdigest()
+def new_doc_id(text: str, published_at: datetime | None) -> str:
+    """Ids for documents sent without one: derived from what was sent, so a retry is a no-op.
+
+    Without ``published_at`` the id is the text's alone (the receipt time differs per retry,
+    so it cannot be part of it).
+    """
+    stamp = published_at.isoformat() if published_at is not None else ""
+    digest = hashlib.sha256(f"{stamp}\n{text}".encode()).hexdigest()
     return f"doc-{digest[:24]}"
 
 
@@ -92,18 +97,20 @@ class IntakeService:
         """Record a new document or a new version of one, then enqueue its ingestion.
 
         Re-sending identical content under the same id is a no-op version-wise, so a client
-        retry after a lost response creates nothing new.
+        retry after a lost response creates nothing new. A document sent without
+        ``published_at`` is dated at its first receipt and keeps that date while its content
+        is re-sent unchanged.
         """
         doc = self.validate(doc)
         now = utcnow()
-        published_at = doc.published_at or now
-        doc_id = doc.doc_id or new_doc_id(doc.text, published_at)
-        digest = content_hash(doc, published_at)
+        doc_id = doc.doc_id or new_doc_id(doc.text, doc.published_at)
         with self._locker.hold(f"doc:{tenant}:{doc_id}"):
             current = self._documents.get(tenant, doc_id)
             if current is None and must_exist:
                 raise NotFound(f"document {doc_id!r} does not exist")
             live = current is not None and current.status not in ("deleted", "deleting")
+            published_at = doc.published_at or (current.published_at if current and live else now)
+            digest = content_hash(doc, published_at)
             if current is not None and live and current.content_hash == digest:
                 if doc.version is not None and doc.version != current.version:
                     raise Conflict(

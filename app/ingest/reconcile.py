@@ -29,14 +29,25 @@ class Reconciler:
         self._stale_after_s = stale_after_s
 
     def run_once(self) -> int:
-        """One pass; returns how many documents were re-dispatched (0 while work is queued)."""
+        """One pass; returns how many documents were re-dispatched.
+
+        While work is queued, a stale record may just be waiting its turn; re-dispatching every
+        such record would double a long queue. So then only records with no task in the queue
+        are re-dispatched (their task was lost), and where the queue cannot be read (the
+        in-memory broker) the pass waits for it to drain.
+        """
         cutoff = time.time() - self._stale_after_s
         redone = 0
+        queued: set[tuple[str, str]] = set()
         if self.dispatcher.backlog() > 0:
-            # Work is still queued: stale records are most likely behind it, not lost.
-            return 0
+            readable = self.dispatcher.queued_documents()
+            if readable is None:
+                return 0
+            queued = readable
         try:
             for record in self._documents.with_status(["pending", "deleting"], cutoff):
+                if (record.tenant, record.doc_id) in queued:
+                    continue
                 if record.status == "pending":
                     self.dispatcher.ingest(record.tenant, record.doc_id, record.version)
                 else:

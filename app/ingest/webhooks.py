@@ -10,26 +10,40 @@ Two signing schemes, chosen per source in ``CHRONORAG_WEBHOOK_SECRETS``:
   deliveries and signatures for ``webhook_delivery_ttl_s``.
 
 Replays are refused twice over: by delivery id, and by the signature itself (so a captured
-request re-sent under a new delivery id is still refused). Both are remembered only once the
-request passed every check that a retry could fix, and are forgotten again if recording
-fails, so a sender's retry after a 429 or 503 is not mistaken for a replay.
+request re-sent under a new delivery id is still refused). Both are claimed only once the
+request passed every check that a retry could fix, first as *pending* under a short renewed
+lease, and marked *done* only after every document is recorded. A failed recording drops the
+claims, and a process killed mid-recording stops renewing them, so in both cases the sender's
+retry goes through (and recording is idempotent per document, so what the first attempt had
+already recorded is not doubled). A retry that meets a live pending claim gets 503 with
+``Retry-After``, never a 409 that would tell the sender its batch was taken.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NoReturn
 
-from app.core.errors import ChronoragError, Conflict, InvalidInput, NotFound, Unauthorized
+from app.core.errors import (
+    ChronoragError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+)
 from app.core.settings import Settings, WebhookSource
 from app.ingest.backpressure import Backpressure
 from app.ingest.intake import Accepted, DocumentInput, IntakeService
-from app.stores.ttl import TtlStore
+from app.stores.locks import LEASE_S
+from app.stores.ttl import TtlStore, renewing
 
 SIGNATURE_HEADER = "X-Chronorag-Signature"
 TIMESTAMP_HEADER = "X-Chronorag-Timestamp"
@@ -41,6 +55,8 @@ GITHUB_EVENT_HEADER = "X-GitHub-Event"
 _SIGNATURE_RE = re.compile(r"sha256=([0-9a-fA-F]{64})")
 _TIMESTAMP_RE = re.compile(r"[0-9]{1,12}")
 _DELIVERY_RE = re.compile(r"[\x21-\x7e]{1,200}")
+_PENDING = "pending:"
+_DONE = "done"
 
 
 def sign_chronorag(secret: str, timestamp: int | str, body: bytes) -> str:
@@ -149,12 +165,14 @@ class WebhookReceiver:
         store: TtlStore,
         intake: IntakeService,
         backpressure: Backpressure,
+        lease_s: float = LEASE_S,
     ) -> None:
         self._settings = settings
         self._store = store
         self._intake = intake
         self._backpressure = backpressure
         self._prefix = f"{settings.collection_prefix}:webhook"
+        self._lease_s = lease_s
 
     def source(self, name: str) -> WebhookSource:
         """The configured source; an unknown name is 404 (names route, the secret protects)."""
@@ -214,6 +232,7 @@ class WebhookReceiver:
             InvalidInput, TooLarge: A document is invalid; nothing was recorded.
             Overloaded: The backlog is full; nothing was recorded or remembered.
             Conflict: The delivery id or the signed request was seen before.
+            Unavailable: Another request is recording this delivery right now (retry later).
         """
         for n, doc in enumerate(docs):
             where = f"documents.{n}." if batch else ""
@@ -228,31 +247,51 @@ class WebhookReceiver:
             doc.source = doc.source or delivery.source
         if docs:
             self._backpressure.check()
-        claims = self._claim(delivery)
+        pending = _PENDING + uuid.uuid4().hex
+        keys = self._claim(delivery, pending)
         try:
-            return [self._intake.submit(delivery.tenant, doc) for doc in docs]
+            with (
+                renewing(self._store, keys[0], pending, self._lease_s),
+                renewing(self._store, keys[1], pending, self._lease_s),
+            ):
+                accepted = [self._intake.submit(delivery.tenant, doc) for doc in docs]
         except BaseException:
-            # Recording failed part-way: let the sender's retry through (submit is idempotent
-            # for the documents already recorded).
-            for key, token in claims:
-                self._store.delete_if(key, token)
+            # Recording failed part-way: let the sender's retry through.
+            for key in keys:
+                self._store.delete_if(key, pending)
             raise
-
-    def _claim(self, delivery: VerifiedDelivery) -> list[tuple[str, str]]:
         ttl = max(self._settings.webhook_delivery_ttl_s, 2 * self._settings.webhook_tolerance_s)
-        token = uuid.uuid4().hex
+        for key in keys:
+            self._store.replace_if(key, pending, _DONE, ttl)
+        return accepted
+
+    def _claim(self, delivery: VerifiedDelivery, pending: str) -> tuple[str, str]:
+        """Claim the delivery id and the signature as pending; both or neither."""
         by_id = hashlib.sha256(delivery.delivery_id.encode()).hexdigest()
         delivery_key = f"{self._prefix}:{delivery.source}:delivery:{by_id}"
-        if not self._store.claim(delivery_key, token, ttl):
-            raise Conflict(
-                f"delivery {delivery.delivery_id!r} from {delivery.source!r} was already "
-                "received; nothing was ingested"
-            )
         signature_key = f"{self._prefix}:{delivery.source}:signature:{delivery.digest}"
-        if not self._store.claim(signature_key, token, ttl):
-            self._store.delete_if(delivery_key, token)
-            raise Conflict(
-                f"this signed request from {delivery.source!r} was already received under "
-                "another delivery id (a replay); nothing was ingested"
+        if not self._store.claim(delivery_key, pending, self._lease_s):
+            self._refuse(
+                delivery_key,
+                f"delivery {delivery.delivery_id!r} from {delivery.source!r} was already "
+                "received; nothing was ingested",
             )
-        return [(delivery_key, token), (signature_key, token)]
+        if not self._store.claim(signature_key, pending, self._lease_s):
+            self._store.delete_if(delivery_key, pending)
+            self._refuse(
+                signature_key,
+                f"this signed request from {delivery.source!r} was already received under "
+                "another delivery id (a replay); nothing was ingested",
+            )
+        return delivery_key, signature_key
+
+    def _refuse(self, key: str, replay: str) -> NoReturn:
+        """409 for a finished delivery; 503 + Retry-After while another request records it."""
+        state = self._store.get(key)
+        if state is not None and state.startswith(_PENDING):
+            raise Unavailable(
+                "this delivery is being recorded by another request right now; retry in "
+                f"{math.ceil(self._lease_s)} s (it is accepted once, whichever attempt finishes)",
+                retry_after_s=math.ceil(self._lease_s),
+            )
+        raise Conflict(replay)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any, Protocol
 
-from app.core.errors import Unavailable
+from app.core.errors import ChronoragError, Unavailable
+from app.stores.locks import LEASE_S
 
 # Compare-and-set / compare-and-delete: only the holder of a claim may finish or drop it.
 _REPLACE_IF = """
@@ -127,6 +130,32 @@ class LocalTtlStore:
                 return False
             del self._items[key]
             return True
+
+
+@contextmanager
+def renewing(store: TtlStore, key: str, value: str, lease_s: float = LEASE_S) -> Iterator[None]:
+    """Keep a claim made with ``ttl_s=lease_s`` alive while its holder works.
+
+    A claim that marks work in progress must not outlive a holder killed with -9 by long (the
+    sender's retry would be refused meanwhile), yet must not expire under a live holder that is
+    merely slow. So it is claimed with a short lease and renewed every third of it from a
+    background thread until the ``with`` block ends; a dead holder stops renewing and the claim
+    expires within ``lease_s``.
+    """
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(lease_s / 3):
+            with suppress(ChronoragError):  # Redis away: the lease simply runs out
+                if not store.replace_if(key, value, value, lease_s):
+                    return  # finished, dropped, or taken over: nothing left to keep alive
+
+    renewer = threading.Thread(target=renew, name=f"lease:{key[-12:]}", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        done.set()
 
 
 def build_ttl_store(redis_client: Any | None) -> TtlStore:

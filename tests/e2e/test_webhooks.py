@@ -181,6 +181,44 @@ def test_replayed_delivery_conflicts(client: httpx.Client) -> None:
     assert client.get(f"/v1/documents/{doc['id']}").json()["version"] == 1
 
 
+def test_delivery_left_pending_by_a_killed_process_is_retried(
+    client: httpx.Client, redis_url: str
+) -> None:
+    """A process killed between claiming a delivery and recording it must not lose the batch.
+
+    The dead process's claim is planted as it would be left: pending, its lease running out
+    (renewal stopped with the process). The sender's retry is told to come back (503), not
+    that the batch was taken (409); once the lease runs out the retry records the documents.
+    """
+    import hashlib
+
+    import redis
+
+    docs = [_doc(), {**_doc(), "id": None, "published_at": None}]
+    docs[1].pop("id")
+    docs[1].pop("published_at")
+    delivery = uuid.uuid4().hex
+    key = "chronorag:webhook:newswire:delivery:" + hashlib.sha256(delivery.encode()).hexdigest()
+    with redis.Redis.from_url(redis_url) as r:
+        r.set(key, "pending:dead-process", px=1500)
+    resp, _, _ = _post(client, {"documents": docs}, delivery=delivery)
+    _problem(resp, 503, "being recorded")
+    assert int(resp.headers["Retry-After"]) >= 1
+    _absent(client, docs[0]["id"])
+    time.sleep(1.6)
+    resp, _, _ = _post(client, {"documents": docs}, delivery=delivery)
+    assert resp.status_code == 202, resp.text
+    first = [a["id"] for a in resp.json()]
+    assert first[0] == docs[0]["id"]
+    # The sender retries once more (say its connection broke before the 202): a 409 now, and
+    # re-sending the undated, id-less document on its own is a no-op, not a second document.
+    resp, _, _ = _post(client, {"documents": docs}, delivery=delivery)
+    _problem(resp, 409, "already received")
+    resp, _, _ = _post(client, docs[1])
+    assert resp.status_code == 202 and resp.json()[0]["id"] == first[1], resp.text
+    assert resp.json()[0]["version"] == 1
+
+
 def test_refused_request_does_not_use_up_its_delivery_id(client: httpx.Client) -> None:
     delivery = uuid.uuid4().hex
     bad = {"id": f"wh-{uuid.uuid4().hex[:8]}", "text": ""}
@@ -260,3 +298,15 @@ def test_openapi_documents_the_route(client: httpx.Client) -> None:
     spec = client.get("/openapi.json").json()
     route = spec["paths"]["/v1/webhooks/{source}"]["post"]
     assert {"202", "401", "404", "409", "429"} <= set(route["responses"])
+    # Bodies are read raw (signatures cover the bytes), so they are declared by hand: every
+    # route that takes a body must still show it, or clients and fuzzers cannot see it.
+    for path, method in [
+        ("/v1/webhooks/{source}", "post"),
+        ("/v1/query", "post"),
+        ("/v1/documents", "post"),
+        ("/v1/documents/{doc_id}", "put"),
+    ]:
+        body = spec["paths"][path][method].get("requestBody")
+        assert body and "application/json" in body["content"], (path, method)
+    query = spec["paths"]["/v1/query"]["post"]["requestBody"]["content"]["application/json"]
+    assert query["schema"]["required"] == ["question"]

@@ -184,6 +184,24 @@ def test_reconciler_finishes_lost_ingest_and_half_finished_delete(rig: Rig) -> N
     assert reconciler.run_once() == 0  # nothing left to do
 
 
+def test_reconciler_redispatches_a_lost_task_while_others_wait(rig: Rig) -> None:
+    """Under constant load the queue never drains; a task lost with its worker must not wait."""
+    tag = uuid.uuid4().hex[:8]
+    docs = [f"busy-{tag}-{n}" for n in range(4)]
+    for doc_id in docs:
+        rig.submit(doc_id, f"{OLD} Copy {doc_id}.")
+    taken = rig.client.rpop(rig.settings.celery_queue)  # a worker took the oldest and died
+    assert taken is not None
+    assert rig.dispatcher.queued_documents() == {("default", d) for d in docs[1:]}
+    reconciler = Reconciler(rig.services.stores.documents, rig.dispatcher, stale_after_s=0.5)
+    time.sleep(0.6)
+    assert reconciler.run_once() == 1  # only the lost one: the others are waiting their turn
+    assert rig.dispatcher.queued_documents() == {("default", d) for d in docs}
+    assert rig.work_off_queue(rig.pipeline()) == ["indexed"] * 4
+    for doc_id in docs:
+        assert rig.record(doc_id).status == "indexed" and rig.chunks(doc_id) > 0
+
+
 def test_reconcile_task_and_beat_schedule(rig: Rig) -> None:
     from workers.tasks import reconcile
 

@@ -498,6 +498,9 @@ class InlineDispatcher:
     def backlog(self) -> int:
         return 0
 
+    def queued_documents(self) -> set[tuple[str, str]] | None:
+        return None
+
 
 def test_llm_modes_end_to_end_in_process(
     chat_server: ChatServer,

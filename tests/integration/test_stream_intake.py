@@ -52,6 +52,9 @@ class CrashAfterRecord:
     def backlog(self) -> int:
         return self.inner.backlog()
 
+    def queued_documents(self) -> set[tuple[str, str]] | None:
+        return self.inner.queued_documents()
+
 
 @dataclass
 class Rig:

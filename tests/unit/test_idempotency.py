@@ -137,12 +137,32 @@ def test_records_expire_after_ttl() -> None:
 
 def test_abandoned_in_progress_marker_expires() -> None:
     store = LocalTtlStore()
-    stale = IdempotencyService(store, ttl_s=60, prefix="t", in_progress_ttl_s=0.05)
+    stale = IdempotencyService(store, ttl_s=60, prefix="t", in_progress_lease_s=0.05)
     store.claim(stale._key("acme", "k1"), '{"state": "in_progress", "fingerprint": "fp"}', 0.05)
     with pytest.raises(Conflict, match="in progress"):
         stale.execute("acme", "k1", "fp", Counting())
     time.sleep(0.1)
     assert not stale.execute("acme", "k1", "fp", Counting()).replayed
+
+
+def test_slow_request_keeps_its_claim_past_the_lease() -> None:
+    """The in-progress lease is renewed while the request runs, however long it takes."""
+    service = IdempotencyService(LocalTtlStore(), ttl_s=60, prefix="t", in_progress_lease_s=0.1)
+    started = threading.Event()
+
+    def slow() -> StoredResponse:
+        started.set()
+        time.sleep(0.5)  # five leases
+        return StoredResponse(202, {"id": "d1"})
+
+    first = threading.Thread(target=service.execute, args=("acme", "k1", "fp", slow))
+    first.start()
+    started.wait(5)
+    time.sleep(0.3)
+    with pytest.raises(Conflict, match="in progress"):
+        service.execute("acme", "k1", "fp", Counting())
+    first.join(5)
+    assert service.execute("acme", "k1", "fp", Counting()).replayed
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "tab\there", "caf\u00e9"])

@@ -118,6 +118,9 @@ class FixedBacklog:
     def backlog(self) -> int:
         return self.size
 
+    def queued_documents(self) -> set[tuple[str, str]] | None:
+        return None
+
 
 def test_backpressure_refuses_above_the_limit_only() -> None:
     queue = FixedBacklog(3)
