@@ -10,10 +10,14 @@ import threading
 from dataclasses import dataclass
 
 from app.core.dispatch import Dispatcher
-from app.core.services import Services, build_services
+from app.core.errors import ConfigurationError
+from app.core.services import Services, build_embedder, build_services
 from app.core.settings import get_settings
 from app.graph_index import Graph, build_graph
+from app.ingest.batching import EmbeddingBatcher
+from app.ingest.embedding import Embedder
 from app.ingest.pipeline import IngestPipeline
+from workers.offload import QueueEmbedder
 
 
 @dataclass
@@ -21,6 +25,17 @@ class Runtime:
     services: Services
     pipeline: IngestPipeline
     graph: Graph
+
+    @property
+    def local_embedder(self) -> Embedder:
+        """What ``chronorag.embed_texts`` runs on: never the queue itself (no loop to self)."""
+        embedder = self.services.embedder
+        if isinstance(embedder, EmbeddingBatcher) and isinstance(embedder.inner, QueueEmbedder):
+            raise ConfigurationError(
+                "this worker offloads embeddings (CHRONORAG_EMBEDDING_OFFLOAD=true) and so "
+                "cannot serve the embed queue; start embed workers without it"
+            )
+        return embedder
 
 
 _lock = threading.Lock()
@@ -56,5 +71,15 @@ def get_runtime() -> Runtime:
 
             settings = get_settings()
             dispatcher = CeleryDispatcher(current_app, settings.celery_queue)
-            _runtime = build_runtime(build_services(settings), dispatcher)
+            embedder: Embedder | None = None
+            if settings.embedding_offload:
+                embedder = QueueEmbedder(
+                    current_app,
+                    settings.redis_url or "",
+                    settings.embed_queue,
+                    build_embedder(settings),
+                    settings.embed_timeout_s,
+                )
+            services = build_services(settings, embedder=embedder)
+            _runtime = build_runtime(services, dispatcher)
         return _runtime

@@ -10,6 +10,7 @@ from celery import shared_task
 from app.core.errors import Unavailable
 from app.ingest.reconcile import Reconciler
 from workers.dispatch import CeleryDispatcher
+from workers.offload import EMBED_TASK, encode_vectors, send_reply
 from workers.runtime import get_runtime
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,24 @@ def summarize_time_nodes(self: Any, tenant: str, labels: list[str]) -> int:
         return rt.graph.summaries.run(tenant, labels)
     except TRANSIENT as exc:
         raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1))) from exc
+
+
+@shared_task(name=EMBED_TASK, acks_late=False, ignore_result=True)
+def embed_texts(texts: list[str], reply_to: str) -> None:
+    """Vectors for an offloading worker (see ``workers.offload``), pushed to ``reply_to``.
+
+    Not acks_late: the caller waits with a timeout and its own task retries, so a message lost
+    with this worker only costs that retry. Runs through the process's batcher, so concurrent
+    calls from many CPU workers share one batch on the device.
+    """
+    rt = get_runtime()
+    ttl_s = rt.services.settings.embed_timeout_s
+    try:
+        message = {"vectors": encode_vectors(rt.local_embedder.embed_documents(texts))}
+    except Exception as exc:
+        log.exception("embedding %d texts for %s failed", len(texts), reply_to)
+        message = {"error": f"{type(exc).__name__}: {exc}"}
+    send_reply(rt.services.redis, reply_to, message, ttl_s)
 
 
 @shared_task(name="chronorag.reconcile", bind=True, acks_late=False, ignore_result=True)

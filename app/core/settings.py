@@ -55,7 +55,12 @@ class Settings(BaseSettings):
     # Everything in motion. ``None`` → Celery's in-memory transport (embedded topology only).
     redis_url: str | None = None
     celery_queue: str = "ingest"
+    # With ``embedding_offload`` a worker sends every embedding call to ``embed_queue`` as a
+    # task and waits (up to ``embed_timeout_s``) for the vectors, which GPU workers consuming
+    # that queue compute; it still chunks, extracts and writes itself.
     embed_queue: str = "embed"
+    embedding_offload: bool = False
+    embed_timeout_s: float = Field(default=60.0, gt=0.0, le=3_600.0)
     visibility_timeout_s: int = 3600
     task_max_retries: int = 5
 
@@ -197,6 +202,16 @@ class Settings(BaseSettings):
                     f"{where}: tenant {source.tenant!r} has no API key, so nobody could read "
                     f"what it sends; use one of {sorted(tenants)} or add a key for it"
                 )
+        if self.embedding_offload and not self.redis_url:
+            raise ValueError(
+                "CHRONORAG_EMBEDDING_OFFLOAD needs CHRONORAG_REDIS_URL: the embed queue and its "
+                "results travel through Redis"
+            )
+        if self.embedding_offload and self.embed_queue == self.celery_queue:
+            raise ValueError(
+                "CHRONORAG_EMBED_QUEUE must differ from CHRONORAG_CELERY_QUEUE: a worker waiting "
+                "for embeddings must never wait on its own queue"
+            )
         return self
 
     @property
