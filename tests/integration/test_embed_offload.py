@@ -22,6 +22,7 @@ from app.core.services import Services, build_batcher, build_services
 from app.core.settings import Settings
 from app.ingest.intake import DocumentInput, IntakeService
 from app.ingest.pipeline import IngestPipeline
+from tests.dispatchers import IdleDispatcher
 from workers import runtime
 from workers.celery_app import create_celery
 from workers.dispatch import CeleryDispatcher
@@ -122,7 +123,7 @@ def test_document_ingested_with_offloaded_embeddings_is_found(rig: Rig) -> None:
         rig.services, embedder=build_batcher(rig.settings, rig.queue_embedder)
     )
     try:
-        intake = IntakeService(rig.settings, cpu.stores.documents, cpu.locker, _Silent())
+        intake = IntakeService(rig.settings, cpu.stores.documents, cpu.locker, IdleDispatcher())
         doc_id = f"offload-{uuid.uuid4().hex[:8]}"
         text = " ".join(TEXTS[:2] * 20)
         intake.submit("default", DocumentInput(text=text, doc_id=doc_id))
@@ -162,19 +163,3 @@ def test_offload_settings_are_checked(changes: dict[str, Any], needle: str) -> N
     base: dict[str, Any] = {"redis_url": "redis://127.0.0.1:6379/0", "embedding_offload": True}
     with pytest.raises(ValueError, match=needle):
         Settings(**{**base, **changes})
-
-
-class _Silent:
-    """The CPU worker's own dispatcher is not under test: the pipeline is called directly."""
-
-    def ingest(self, tenant: str, doc_id: str, version: int) -> None: ...
-
-    def delete(self, tenant: str, doc_id: str) -> None: ...
-
-    def summarize(self, tenant: str, labels: list[str], countdown_s: float) -> None: ...
-
-    def backlog(self) -> int:
-        return 0
-
-    def queued_documents(self) -> set[tuple[str, str]] | None:
-        return None

@@ -41,6 +41,7 @@ from graph.facts import Fact, source_id
 from graph.hierarchy import ExtractiveSummarizer
 from graph.relations import RELATIONS
 from graph.temporal import resolve_timeline
+from tests.dispatchers import IdleDispatcher
 
 pytestmark = pytest.mark.integration
 
@@ -481,25 +482,16 @@ def test_nothing_retrieved_means_no_request_and_an_empty_answer(chat_server: Cha
 # --------------------------------------------------------------------------- in process
 
 
-class InlineDispatcher:
+class InlineDispatcher(IdleDispatcher):
     """Runs ingestion in the caller's thread: the test needs the facts, not the queue."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.pipeline: IngestPipeline | None = None
 
     def ingest(self, tenant: str, doc_id: str, version: int) -> None:
         assert self.pipeline is not None
         assert self.pipeline.ingest(tenant, doc_id, version) == "indexed"
-
-    def delete(self, tenant: str, doc_id: str) -> None: ...
-
-    def summarize(self, tenant: str, labels: list[str], countdown_s: float) -> None: ...
-
-    def backlog(self) -> int:
-        return 0
-
-    def queued_documents(self) -> set[tuple[str, str]] | None:
-        return None
 
 
 def test_llm_modes_end_to_end_in_process(

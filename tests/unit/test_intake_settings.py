@@ -12,6 +12,7 @@ from app.core.errors import Overloaded
 from app.core.security import hash_api_key, tenant_for_key
 from app.core.settings import Settings
 from app.ingest.backpressure import Backpressure
+from tests.dispatchers import IdleDispatcher
 
 KEY_HASH = hash_api_key("key-of-acme")
 
@@ -103,23 +104,8 @@ def test_placeholder_secret_refused_in_production_only() -> None:
         )
 
 
-class FixedBacklog:
+class FixedBacklog(IdleDispatcher):
     """A dispatcher whose queue length is set by the test (backpressure reads only that)."""
-
-    def __init__(self, backlog: int) -> None:
-        self.size = backlog
-
-    def ingest(self, tenant: str, doc_id: str, version: int) -> None: ...
-
-    def delete(self, tenant: str, doc_id: str) -> None: ...
-
-    def summarize(self, tenant: str, labels: list[str], countdown_s: float) -> None: ...
-
-    def backlog(self) -> int:
-        return self.size
-
-    def queued_documents(self) -> set[tuple[str, str]] | None:
-        return None
 
 
 def test_backpressure_refuses_above_the_limit_only() -> None:
