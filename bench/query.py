@@ -175,6 +175,16 @@ def breakdown(source: Any, seed: int) -> dict[str, float]:
     scoped = chunks.where("default", published_before_ts=cutoff, published_after_ts=None)
     out["qdrant_dense_all_ms"] = _p50(lambda v: chunks.search_dense(v, everything, 40), vectors)
     out["qdrant_dense_as_of_ms"] = _p50(lambda v: chunks.search_dense(v, scoped, 40), vectors)
+    # What coalescing concurrent searches buys: eight dense searches one by one, and in one
+    # engine call (what eight concurrent queries become, see app/core/coalesce.py).
+    engine = services.stores.engine
+    eights = [[chunks.dense(v, scoped, 40) for v in vectors[i : i + 8]] for i in range(0, 56, 8)]
+    out["qdrant_8_dense_one_by_one_ms"] = _p50(
+        lambda reqs: [engine.search_batch(chunks.collection, [r]) for r in reqs], eights
+    )
+    out["qdrant_8_dense_one_batch_ms"] = _p50(
+        lambda reqs: engine.search_batch(chunks.collection, reqs), eights
+    )
     sparse = [services.lexical.query(q) for q in qs]
     out["qdrant_bm25_ms"] = _p50(lambda s: chunks.search_lexical(s, scoped, 40), sparse)
     hits = [chunks.search_dense(v, scoped, 40) for v in vectors]

@@ -95,6 +95,7 @@ def process_stats(services: Services) -> dict[str, Any]:
     stats: dict[str, Any] = services.metrics.snapshot()
     if isinstance(services.embedder, EmbeddingBatcher):
         stats["embedding_batcher"] = services.embedder.stats.as_dict()
+    stats["chunk_searches"] = services.stores.chunks.search_stats()
     stats["chunks"] = services.stores.engine.count(services.stores.chunks.collection)
     stats["memory"] = _proc_status()
     return stats

@@ -67,13 +67,16 @@ class ChunkRetriever:
         )
         depth = max(40, top_k * 4)
         qvec = query_vector if query_vector is not None else self._s.embedder.embed_query(question)
-        dense = stores.chunks.search_dense(qvec, where, depth)
-        lexical = stores.chunks.search_lexical(self._s.lexical.query(question), where, depth)
-        ranked_lists = [dense, lexical]
+        chunks = stores.chunks
+        requests = [
+            chunks.dense(qvec, where, depth),
+            chunks.lexical(self._s.lexical.query(question), where, depth),
+        ]
         if mentions:
             # Names alone: the question's other words must not drown the entity it is about.
             names = self._s.lexical.query(" ".join(mentions))
-            ranked_lists.append(stores.chunks.search_lexical(names, where, depth))
+            requests.append(chunks.lexical(names, where, depth))
+        ranked_lists = chunks.search(requests)  # one engine call, shared with other queries
 
         fused: dict[str, float] = {}
         hits: dict[str, Hit] = {}

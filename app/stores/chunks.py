@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.core.coalesce import Coalescer
 from app.stores.collections import DENSE, LEXICAL, chunks_spec
 from app.stores.engines import (
     Condition,
@@ -15,6 +16,7 @@ from app.stores.engines import (
     Match,
     PointRecord,
     Range,
+    Search,
     SparseVec,
     Where,
     point_uuid,
@@ -34,6 +36,9 @@ class QdrantChunkStore:
         self._engine = engine
         self._spec = chunks_spec(prefix, dim)
         engine.ensure(self._spec)
+        self._searches: Coalescer[Search, list[Hit]] = Coalescer(
+            lambda requests: engine.search_batch(self.collection, requests)
+        )
 
     @property
     def collection(self) -> str:
@@ -97,10 +102,28 @@ class QdrantChunkStore:
             must.append(Range("published_ts", gte=published_after_ts, lte=published_before_ts))
         return Where(tuple(must))
 
+    @staticmethod
+    def dense(vector: np.ndarray, where: Where, limit: int) -> Search:
+        return Search(DENSE, vector.tolist(), where, limit)
+
+    @staticmethod
+    def lexical(vector: SparseVec, where: Where, limit: int) -> Search | None:
+        """None for a text with no indexable term (nothing to search)."""
+        return Search(LEXICAL, vector, where, limit) if vector.indices else None
+
+    def search(self, requests: Sequence[Search | None]) -> list[list[Hit]]:
+        """Results per request (empty for None), in one engine call shared with whatever
+        other threads are searching at the same moment (see ``app.core.coalesce``)."""
+        real = [r for r in requests if r is not None]
+        found = iter(self._searches.submit(real))
+        return [next(found) if r is not None else [] for r in requests]
+
+    def search_stats(self) -> dict[str, float]:
+        """How many searches shared an engine call (calls vs batches), for /v1/admin/stats."""
+        return self._searches.stats.as_dict()
+
     def search_dense(self, vector: np.ndarray, where: Where, limit: int) -> list[Hit]:
-        return self._engine.search(self.collection, DENSE, vector.tolist(), where, limit)
+        return self.search([self.dense(vector, where, limit)])[0]
 
     def search_lexical(self, vector: SparseVec, where: Where, limit: int) -> list[Hit]:
-        if not vector.indices:
-            return []
-        return self._engine.search(self.collection, LEXICAL, vector, where, limit)
+        return self.search([self.lexical(vector, where, limit)])[0]

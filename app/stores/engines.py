@@ -75,6 +75,17 @@ class Where:
 
 
 @dataclass(frozen=True)
+class Search:
+    """One nearest-neighbour request; a batch of them runs in one engine call."""
+
+    using: str
+    vector: VectorValue
+    where: Where | None
+    limit: int
+    exact: bool = False
+
+
+@dataclass(frozen=True)
 class CollectionSpec:
     name: str
     dense: dict[str, int]
@@ -117,6 +128,14 @@ class Engine(Protocol):
         *,
         exact: bool = False,
     ) -> list[Hit]: ...
+
+    def search_batch(self, collection: str, requests: Sequence[Search]) -> list[list[Hit]]:
+        """Several searches in one engine call, results in order.
+
+        Cheaper than one call each: the embedded engine scores every request in one pass over
+        the vectors (exact scan), and a server answers them in one round trip.
+        """
+        ...
 
     def flush(self) -> None: ...
 
@@ -285,16 +304,29 @@ class EdgeEngine:
         *,
         exact: bool = False,
     ) -> list[Hit]:
+        return self.search_batch(collection, [Search(using, vector, where, limit, exact)])[0]
+
+    def search_batch(self, collection: str, requests: Sequence[Search]) -> list[list[Hit]]:
+        if not requests:
+            return []
         qe = self._qe
-        req = qe.QueryRequest(
-            limit=limit,
-            query=qe.Query.Nearest(self._vec(vector), using=using),
-            filter=self._filter(where),
-            with_payload=True,
-            params=qe.SearchParams(exact=exact) if exact else None,
+        batch = qe.QueryBatchRequest(
+            [
+                qe.QueryRequest(
+                    limit=r.limit,
+                    query=qe.Query.Nearest(self._vec(r.vector), using=r.using),
+                    filter=self._filter(r.where),
+                    with_payload=True,
+                    params=qe.SearchParams(exact=r.exact) if r.exact else None,
+                )
+                for r in requests
+            ]
         )
-        hits = self._shard(collection).query(req)
-        return [Hit(str(h.id), float(h.score), dict(h.payload or {})) for h in hits]
+        results = self._shard(collection).query_batch(batch)
+        return [
+            [Hit(str(h.id), float(h.score), dict(h.payload or {})) for h in hits]
+            for hits in results
+        ]
 
     def flush(self) -> None:
         for shard in list(self._shards.values()):
@@ -444,16 +476,30 @@ class ClientEngine:
         *,
         exact: bool = False,
     ) -> list[Hit]:
-        res = self._client.query_points(
+        return self.search_batch(collection, [Search(using, vector, where, limit, exact)])[0]
+
+    def search_batch(self, collection: str, requests: Sequence[Search]) -> list[list[Hit]]:
+        if not requests:
+            return []
+        m = self._m
+        responses = self._client.query_batch_points(
             collection,
-            query=self._vec(vector),
-            using=using,
-            query_filter=self._filter(where),
-            limit=limit,
-            with_payload=True,
-            search_params=self._m.SearchParams(exact=exact) if exact else None,
+            [
+                m.QueryRequest(
+                    query=self._vec(r.vector),
+                    using=r.using,
+                    filter=self._filter(r.where),
+                    limit=r.limit,
+                    with_payload=True,
+                    params=m.SearchParams(exact=r.exact) if r.exact else None,
+                )
+                for r in requests
+            ],
         )
-        return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in res.points]
+        return [
+            [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in res.points]
+            for res in responses
+        ]
 
     def flush(self) -> None:
         """Server writes are acknowledged after the WAL (``wait=True``): nothing to do."""

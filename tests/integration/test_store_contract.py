@@ -16,6 +16,7 @@ from app.stores.engines import (
     Match,
     PointRecord,
     Range,
+    Search,
     SparseVec,
     Where,
     point_uuid,
@@ -72,6 +73,23 @@ def test_sparse_search_ranks_by_bm25(engine: Engine) -> None:
     engine.upsert("contract", _points())
     hits = engine.search("contract", "bm25", SparseVec([5], [1.0]), None, 5)
     assert {h.payload["doc"] for h in hits} == {"a", "b"}
+
+
+def test_search_batch_equals_one_search_each(engine: Engine) -> None:
+    engine.upsert("contract", _points())
+    requests = [
+        Search("dense", [1.0, 0.0, 0.0], Where((Range("ts", lte=3.0),)), 5),
+        Search("bm25", SparseVec([5], [1.0]), None, 5),
+        Search("dense", [0.0, 1.0, 0.0], Where((Match("doc", "b"),)), 1, exact=True),
+    ]
+    batched = engine.search_batch("contract", requests)
+    single = [
+        engine.search("contract", r.using, r.vector, r.where, r.limit, exact=r.exact)
+        for r in requests
+    ]
+    assert [[h.id for h in hits] for hits in batched] == [[h.id for h in hits] for hits in single]
+    assert [len(hits) for hits in batched] == [2, 2, 1]
+    assert engine.search_batch("contract", []) == []
 
 
 def test_delete_where_with_must_not(engine: Engine) -> None:
