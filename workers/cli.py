@@ -14,24 +14,30 @@ from typing import Any
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 
-def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+def _settings(args: argparse.Namespace, **overrides: Any) -> Any | None:
+    """Settings from the environment plus command-line overrides; None (after printing each
+    fix-it message) when they are invalid. The input itself is never printed: it may hold
+    secrets."""
     from pydantic import ValidationError
 
     from app.core.settings import Settings
 
-    overrides: dict[str, Any] = {}
-    if args.data_dir:
+    if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
-    if args.no_worker:
-        overrides["embedded_worker"] = False
     try:
-        settings = Settings(**overrides)
+        return Settings(**overrides)
     except ValidationError as exc:
-        # Print each fix-it message, never the input (it may hold secrets).
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"]) or "settings"
             print(f"chronorag: invalid configuration ({where}): {err['msg']}", file=sys.stderr)
+        return None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings(args, **({"embedded_worker": False} if args.no_worker else {}))
+    if settings is None:
         return 2
     from workers.embedded import build_node  # after validation: importing it reads settings
 
@@ -59,6 +65,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    if _settings(args) is None:  # before the Celery app reads them with a traceback
+        return 2
     from workers.celery_app import app
 
     argv = [
@@ -83,20 +91,10 @@ def _stream_consumer(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from pydantic import ValidationError
-
     from app.core.errors import ConfigurationError
-    from app.core.settings import Settings
 
-    overrides: dict[str, Any] = {}
-    if args.data_dir:
-        overrides["data_dir"] = Path(args.data_dir)
-    try:
-        settings = Settings(**overrides)
-    except ValidationError as exc:
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "settings"
-            print(f"chronorag: invalid configuration ({where}): {err['msg']}", file=sys.stderr)
+    settings = _settings(args)
+    if settings is None:
         return 2
     from workers.stream import build_standalone_consumer
 
