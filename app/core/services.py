@@ -34,8 +34,8 @@ class Stores:
 def build_engine(settings: Settings) -> Engine:
     """The embedded engine unless a Qdrant URL is configured."""
     if settings.qdrant_url:
-        return ClientEngine(settings.qdrant_url, settings.qdrant_api_key)
-    return EdgeEngine(settings.data_dir / "qdrant")
+        return ClientEngine(settings.qdrant_url, settings.qdrant_api_key, settings.search_hnsw_ef)
+    return EdgeEngine(settings.data_dir / "qdrant", settings.search_hnsw_ef)
 
 
 def build_embedder(settings: Settings) -> SentenceTransformerEmbedder:
