@@ -96,3 +96,17 @@ def test_concurrent_duplicates_record_once(server: ServeProcess) -> None:
     assert all("in progress" in r.json()["detail"] for r in in_progress)
     with httpx.Client(base_url=server.url, timeout=60) as c:
         assert c.get(f"/v1/documents/{body['id']}").json()["version"] == 1
+
+
+def test_resending_an_undated_document_without_id_is_a_noop(client: httpx.Client) -> None:
+    """Without an Idempotency-Key, a retry of a bare upload must not make a second document:
+    its id comes from its text, and its date from the first receipt."""
+    body = {"text": f"The Orrin ferry resumed its winter timetable. Ref {uuid.uuid4().hex}."}
+    first = client.post("/v1/documents", json=body)
+    assert first.status_code == 202, first.text
+    again = client.post("/v1/documents", json=body)
+    assert again.status_code == 202, again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["version"] == first.json()["version"] == 1
+    other = client.post("/v1/documents", json={"text": body["text"] + " Updated."})
+    assert other.json()["id"] != first.json()["id"]
