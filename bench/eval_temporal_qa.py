@@ -172,8 +172,11 @@ def main() -> int:
         "--out", type=Path, default=ROOT / "bench" / "results" / "eval_temporal_qa.json"
     )
     parser.add_argument("--url", default=None, help="use a running service (already ingested)")
-    parser.add_argument("--modes", default="as_of,question_with_time,time_agnostic",
-                        help="comma-separated subset of the three modes")
+    parser.add_argument(
+        "--modes",
+        default="as_of,question_with_time,time_agnostic",
+        help="comma-separated subset of the three modes",
+    )
     args = parser.parse_args()
 
     docs = [json.loads(line) for line in (args.data / "docs.jsonl").open()]

@@ -8,60 +8,31 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from app.retrieval.mentions import mentions_in
+from app.retrieval.lexicon import (
+    ARTICLES,
+    AUXILIARIES,
+    CONJUNCTIONS,
+    COPULAS,
+    DEMONSTRATIVES,
+    POSSESSIVES,
+    PREPOSITIONS,
+    QUESTION_WORDS,
+    wordset,
+)
+from app.retrieval.mentions import mentions_in, name_tokens, question_mentions
 from graph.text import split_sentences
 
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "by",
-        "with",
-        "and",
-        "or",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "who",
-        "what",
-        "which",
-        "when",
-        "where",
-        "whom",
-        "whose",
-        "how",
-        "did",
-        "does",
-        "do",
-        "as",
-        "this",
-        "that",
-        "it",
-        "its",
-        "his",
-        "her",
-        "their",
-        "from",
-        "has",
-        "have",
-        "had",
-        "will",
-        "would",
-        "not",
-        "no",
-        "yes",
-    ]
+_STOP = (
+    ARTICLES
+    | PREPOSITIONS
+    | CONJUNCTIONS
+    | COPULAS
+    | AUXILIARIES
+    | QUESTION_WORDS
+    | POSSESSIVES
+    | DEMONSTRATIVES
+    | wordset("as it not no yes")
 )
 
 
@@ -73,6 +44,18 @@ _DEPARTURE = re.compile(
     r"retir(?:e|es|ed|ing)|exit(?:s|ed|ing)?|released)\b",
     re.IGNORECASE,
 )
+
+
+def _came_from(sentence: str, mention: str) -> bool:
+    """Whether the sentence names ``mention`` as where someone came from ("signed X from Y").
+
+    A move's source is the relation that ended: "Y" after "from" is evidence against.
+    """
+    words = [w for w in re.findall(r"[^\W_]+", mention) if w.casefold() in name_tokens(mention)]
+    if not words:
+        return False
+    pattern = rf"\bfrom\s+(?:the\s+)?(?:[\w'’-]+\s+){{0,3}}?{re.escape(words[0])}\b"
+    return re.search(pattern, sentence, flags=re.IGNORECASE) is not None
 
 
 class Passage(Protocol):
@@ -107,7 +90,7 @@ def best_sentence(question: str, passages: Sequence[str]) -> str | None:
 
 
 def _newest_about(
-    question: str, subject: str, evidence: Sequence[Passage]
+    question: str, subject: str, evidence: Sequence[Passage], *, yes_no: bool
 ) -> tuple[Passage, str] | None:
     """The newest passage that mentions ``subject``, and its sentence closest to the question."""
     about = [e for e in evidence if mentions_in(e.text, subject)]
@@ -115,8 +98,20 @@ def _newest_about(
         return None
     newest = max(about, key=lambda e: e.published_at)
     sentences = [s for s in split_sentences(newest.text) if mentions_in(s, subject)]
+    if not yes_no:
+        # A wh answer is a name: a sentence naming nothing but the subject cannot hold it.
+        naming = [s for s in sentences if _names_other(s, subject)]
+        sentences = naming or sentences
     sentence = best_sentence(question, sentences or [newest.text]) or newest.text
     return newest, sentence
+
+
+def _names_other(sentence: str, subject: str) -> bool:
+    """Whether a sentence names anything besides ``subject`` (a capitalised span)."""
+    own = name_tokens(subject)
+    return any(
+        name_tokens(span) and not name_tokens(span) & own for span in question_mentions(sentence)
+    )
 
 
 def evidence_answer(
@@ -132,7 +127,7 @@ def evidence_answer(
     """
     if not evidence:
         return None
-    found = _newest_about(question, mentions[0], evidence) if mentions else None
+    found = _newest_about(question, mentions[0], evidence, yes_no=yes_no) if mentions else None
     if found is None:
         if yes_no and mentions:
             return Decision(f"No: nothing was known about {mentions[0]} at that time.", None)
@@ -142,7 +137,12 @@ def evidence_answer(
     if yes_no:
         others = mentions[1:]
         named = [o for o in others if mentions_in(passage.text, o, threshold=0.5)]
-        if others and len(named) == len(others) and not _DEPARTURE.search(sentence):
+        if (
+            others
+            and len(named) == len(others)
+            and not _DEPARTURE.search(sentence)
+            and not any(_came_from(sentence, o) for o in others)
+        ):
             return Decision(f"Yes: {sentence}", passage.published_at)
         return Decision(f"No: {sentence}", passage.published_at)
     return Decision(sentence, passage.published_at)

@@ -8,150 +8,51 @@ from __future__ import annotations
 
 import re
 
-_AUX = frozenset(
-    [
-        "is",
-        "are",
-        "was",
-        "were",
-        "does",
-        "do",
-        "did",
-        "has",
-        "have",
-        "had",
-        "can",
-        "could",
-        "will",
-        "would",
-        "should",
-    ]
+from app.retrieval.lexicon import (
+    ARTICLES,
+    AUXILIARIES,
+    CONJUNCTIONS,
+    COPULAS,
+    DEMONSTRATIVES,
+    HONORIFICS,
+    MONTHS,
+    NAME_PARTICLES,
+    PERSONAL_PRONOUNS,
+    POSSESSIVES,
+    PREPOSITIONS,
+    QUESTION_WORDS,
+    WEEKDAYS,
+    wordset,
 )
-_QWORDS = frozenset(["who", "what", "which", "when", "where", "whom", "whose", "how", "why"])
+
 _LEADING = (
-    _AUX
-    | _QWORDS
-    | frozenset(
-        [
-            "the",
-            "as",
-            "in",
-            "on",
-            "a",
-            "an",
-            "at",
-            "after",
-            "before",
-            "he",
-            "she",
-            "they",
-            "it",
-            "its",
-            "his",
-            "her",
-            "their",
-            "this",
-            "that",
-            "these",
-            "those",
-            "but",
-            "and",
-            "however",
-            "when",
-            "while",
-            "following",
-            "last",
-            "former",
-            "new",
-            "then",
-            "also",
-            "there",
-            "here",
-            "by",
-            "for",
-            "from",
-            "with",
-            "under",
-            "over",
-            "during",
-            "since",
-            "until",
-            "according",
-            "meanwhile",
-        ]
+    AUXILIARIES
+    | QUESTION_WORDS
+    | ARTICLES
+    | POSSESSIVES
+    | DEMONSTRATIVES
+    | PERSONAL_PRONOUNS
+    | PREPOSITIONS
+    | CONJUNCTIONS
+    | wordset(
+        """as after before but however when while following last former new then also there
+        here under over during since until according meanwhile"""
     )
 )
-_NOT_NAMES = frozenset(
-    [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "i",
-        "we",
-        "you",
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-    ]
-)
+_NOT_NAMES = WEEKDAYS | MONTHS | HONORIFICS | wordset("i we you")
 _CAP_SPAN = re.compile(
     r"(?:[A-Z][\w.'’&-]*|\d+[\w.]*)(?:\s+(?:(?:of|the|for|and|de|du|von|van|da|di|&)\s+)*"
     r"(?:[A-Z][\w.'’&-]*|\d+[\w.]*))*"
 )
 _WORD = re.compile(r"[^\W_]+")
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "by",
-        "with",
-        "and",
-        "or",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "de",
-        "du",
-        "von",
-        "van",
-        "da",
-        "di",
-        "f.c",
-        "fc",
-    ]
-)
+_DOTTED = re.compile(r"\b(?:[^\W\d_]\.)+[^\W\d_]\b\.?")
+# Club suffixes ("Leeds United F.C.") say nothing about which club a name is.
+_STOP = ARTICLES | PREPOSITIONS | CONJUNCTIONS | COPULAS | NAME_PARTICLES | wordset("fc afc")
 
 
 def is_yes_no(question: str) -> bool:
     words = question.strip().split(maxsplit=1)
-    return bool(words) and words[0].lower() in _AUX
+    return bool(words) and words[0].lower() in AUXILIARIES
 
 
 def question_mentions(question: str) -> list[str]:
@@ -170,16 +71,32 @@ def question_mentions(question: str) -> list[str]:
 
 
 def name_tokens(text: str) -> set[str]:
-    """Content words of a name or passage, casefolded (accents kept)."""
+    """Content words of a name or passage, casefolded (accents kept).
+
+    Dotted abbreviations count as one word ("F.C." is "fc", "U.S." is "us"), so a club
+    suffix or an initialism matches however it is punctuated.
+    """
+    text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)
     return {w.casefold() for w in _WORD.findall(text)} - _STOP
+
+
+def acronym(name: str) -> str | None:
+    """The initialism of a name of three or more capitalised words ("Bank of England" has
+    none; "National Institute of Standards and Technology" gives "NIST")."""
+    words = [w for w in re.findall(r"[^\W\d_][\w'’-]*", name) if w.casefold() not in _STOP]
+    if len(words) < 3 or not all(w[:1].isupper() for w in words):
+        return None
+    return "".join(w[0] for w in words).upper()
 
 
 def mentions_in(passage: str, mention: str, *, threshold: float = 0.6) -> bool:
     """Whether a passage speaks of a name: most of its content words appear.
 
+    A long organisation name is also found by its initialism ("MIT"), written in capitals.
     A person is also found by surname alone ("Kowalczyk said…"): for names of two or three
     words the last one suffices when the passage writes it capitalised as a name, so "group"
-    in "the shipping group" does not stand for "Tarrow Mining Group".
+    in "the shipping group" does not stand for "Tarrow Mining Group", and not as part of
+    another person's name ("Simon Kowalczyk", "Kowalczyk Dietze" are someone else).
     """
     toks = name_tokens(mention)
     if not toks:
@@ -187,13 +104,36 @@ def mentions_in(passage: str, mention: str, *, threshold: float = 0.6) -> bool:
     passage_tokens = name_tokens(passage)
     if len(toks & passage_tokens) / len(toks) >= threshold:
         return True
+    short = acronym(mention)
+    if short is not None and re.search(rf"\b{short}\b", passage):
+        return True
     words = mention.split()
     if not 2 <= len(words) <= 3:
         return False
     last = words[-1]
     if not last[:1].isupper():
         return False
-    return any(
-        not m.group(0).islower()
-        for m in re.finditer(rf"\b{re.escape(last)}\b", passage, flags=re.IGNORECASE)
+    own = {w.casefold() for w in words}
+    for m in re.finditer(rf"\b{re.escape(last)}\b", passage, flags=re.IGNORECASE):
+        if m.group(0).islower():
+            continue
+        before = re.search(r"([^\W\d_][\w'’-]*)\s+$", passage[: m.start()])
+        after = re.match(r"\s+([^\W\d_][\w'’-]*)", passage[m.end() :])
+        if before and _is_other_name(before.group(1), own):
+            continue
+        if after and _is_other_name(after.group(1), own):
+            continue
+        return True
+    return False
+
+
+def _is_other_name(word: str, own: set[str]) -> bool:
+    """A capitalised neighbour that is not part of the mention: a different person's name."""
+    return (
+        word[:1].isupper()
+        and not word.isupper()
+        and word.casefold() not in own
+        and word.casefold() not in _LEADING
+        and word.casefold() not in _NOT_NAMES
+        and word.casefold() not in _STOP
     )

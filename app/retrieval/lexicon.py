@@ -1,0 +1,32 @@
+"""English word lists shared by question parsing and evidence matching.
+
+General English only (function words, question words, calendar words, role nouns): nothing
+here may name an entity or follow one data set's wording. Each list exists once; modules
+combine them into the sets they need.
+"""
+
+from __future__ import annotations
+
+
+def wordset(text: str) -> frozenset[str]:
+    """A lexicon written as whitespace-separated words (easier to read and diff than a list)."""
+    return frozenset(text.split())
+
+
+ARTICLES = wordset("a an the")
+PREPOSITIONS = wordset("of in on at to for by with from")
+CONJUNCTIONS = wordset("and or")
+COPULAS = wordset("is are was were be been")
+# Auxiliaries that open a yes/no question ("Does X hold ...?", "Is X a member of ...?").
+AUXILIARIES = wordset("is are was were does do did has have had can could will would should")
+QUESTION_WORDS = wordset("who what which when where whom whose how why")
+POSSESSIVES = wordset("its his her their")
+DEMONSTRATIVES = wordset("this that these those")
+PERSONAL_PRONOUNS = wordset("i we you he she they it")
+# Particles inside names ("Kevin de Bruyne", "Ludwig van Beethoven").
+NAME_PARTICLES = wordset("de du von van da di")
+HONORIFICS = wordset("mr mrs ms dr")
+WEEKDAYS = wordset("monday tuesday wednesday thursday friday saturday sunday")
+MONTHS = wordset(
+    "january february march april may june july august september october november december"
+)

@@ -1,0 +1,46 @@
+"""Question mentions and name matching: initialisms, dotted abbreviations, surnames."""
+
+from __future__ import annotations
+
+from app.retrieval.mentions import acronym, is_yes_no, mentions_in, name_tokens, question_mentions
+
+
+def test_dotted_abbreviations_are_one_word_however_punctuated() -> None:
+    assert name_tokens("Leeds United F.C.") == name_tokens("Leeds United FC") == {"leeds", "united"}
+    assert name_tokens("Leeds United F.C") == {"leeds", "united"}
+    assert "us" in name_tokens("the U.S. Senate")
+    assert {"j", "smith"} <= name_tokens("J. Smith")
+
+
+def test_club_suffix_written_differently_still_matches() -> None:
+    assert mentions_in("THE LEEDS UNITED FC STAR SAYS", "Leeds United F.C.", threshold=0.5)
+
+
+def test_initialism_of_a_long_name() -> None:
+    assert acronym("Institute of Marine Research and Technology") == "IMRT"
+    assert acronym("Bank of England") is None
+    assert acronym("the new signing") is None
+
+
+def test_long_organisation_found_by_its_initialism_in_capitals() -> None:
+    name = "Institute of Marine Research and Technology"
+    assert mentions_in("The IMRT board met on Monday.", name)
+    assert not mentions_in("The imrt board met on Monday.", name)
+
+
+def test_surname_alone_finds_the_person() -> None:
+    assert mentions_in("Kowalczyk said the deal was done.", "Marta Kowalczyk")
+    assert mentions_in("Mr. Kowalczyk said so.", "Marta Kowalczyk")
+
+
+def test_surname_inside_another_persons_name_is_someone_else() -> None:
+    assert not mentions_in("It was announced by Simon Kowalczyk.", "Marta Kowalczyk")
+    assert not mentions_in("The winner was Kowalczyk Dietze (Acme).", "Marta Kowalczyk")
+    assert not mentions_in("the kowalczyk family", "Marta Kowalczyk")
+
+
+def test_question_mentions_and_yes_no() -> None:
+    question = "Is Marta Kowalczyk a member of Leeds United F.C.?"
+    assert question_mentions(question) == ["Marta Kowalczyk", "Leeds United F.C"]
+    assert is_yes_no(question)
+    assert not is_yes_no("Who is the chair of Acme Corp?")
