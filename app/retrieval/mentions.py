@@ -7,6 +7,7 @@ retrieval searches them on their own, and answers are taken from passages that m
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from app.retrieval.lexicon import (
     ARTICLES,
@@ -70,14 +71,16 @@ def question_mentions(question: str) -> list[str]:
     return spans
 
 
-def name_tokens(text: str) -> set[str]:
+@lru_cache(maxsize=8192)
+def name_tokens(text: str) -> frozenset[str]:
     """Content words of a name or passage, casefolded (accents kept).
 
     Dotted abbreviations count as one word ("F.C." is "fc", "U.S." is "us"), so a club
-    suffix or an initialism matches however it is punctuated.
+    suffix or an initialism matches however it is punctuated. Cached: answering one question
+    tokenises the same evidence passages once per name in it.
     """
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)
-    return {w.casefold() for w in _WORD.findall(text)} - _STOP
+    return frozenset(w.casefold() for w in _WORD.findall(text)) - _STOP
 
 
 def acronym(name: str) -> str | None:
