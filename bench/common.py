@@ -164,49 +164,29 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class Served:
-    """``chronorag serve`` as a user starts it: uvicorn plus the in-process Celery worker.
+class ServeProcess:
+    """``chronorag serve`` started as a user starts it: uvicorn plus the in-process worker.
 
-    Each instance gets its own data dir and its own Celery queue on the shared Redis, and the
-    Redis-stream intake is off, so concurrent runs (and other engineers' tests) do not meet.
+    The one launcher the test suite and the benchmarks share: ``env`` is added to this
+    process's environment, the log goes next to the data dir.
     """
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
-        self.queue = f"bench-{uuid.uuid4().hex[:10]}"
-        self.env = {
-            **os.environ,
-            "CHRONORAG_REDIS_URL": REDIS_URL,
-            "CHRONORAG_CELERY_QUEUE": self.queue,
-            "CHRONORAG_STREAM_ENABLED": "false",
-            "CHRONORAG_LOG_LEVEL": "WARNING",
-            **(env or {}),
-        }
+        self.env = {**os.environ, **env}
         self.log = data_dir.parent / f"serve-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_s = 0.0
 
-    def __enter__(self) -> Served:
-        self.start()
-        return self
+    start_timeout_s = 120.0
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self, timeout_s: float = 240.0) -> None:
+    def start(self, timeout_s: float | None = None) -> None:
+        timeout_s = timeout_s or self.start_timeout_s
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [
-            sys.executable,
-            "-m",
-            "workers.cli",
-            "serve",
-            "--port",
-            str(self.port),
-            "--data-dir",
-            str(self.data_dir),
-        ]
+        cmd = [sys.executable, "-m", "workers.cli", "serve",
+               "--port", str(self.port), "--data-dir", str(self.data_dir)]  # fmt: skip
         t0 = time.monotonic()
         self.proc = subprocess.Popen(
             cmd, cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT
@@ -228,21 +208,54 @@ class Served:
         assert self.proc is not None
         return self.proc.pid
 
-    def stats(self) -> dict[str, Any]:
-        return dict(httpx.get(self.url + "/v1/admin/stats", timeout=30).json())
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
 
-    def stop(self) -> None:
+    def stop(self, grace_s: float = 30.0) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(30)
+                self.proc.wait(grace_s)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        _drop_queue(self.queue)
+                self.kill()
 
 
-def _drop_queue(queue: str) -> None:
+class Served(ServeProcess):
+    """A benchmark's ``chronorag serve``: its own Celery queue on the shared Redis (dropped at
+    the end) and the Redis-stream intake off, so concurrent runs (and other engineers' tests)
+    do not meet.
+    """
+
+    start_timeout_s = 240.0  # model load and a 100k-chunk folder, on a busy machine
+
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.queue = f"bench-{uuid.uuid4().hex[:10]}"
+        defaults = {
+            "CHRONORAG_REDIS_URL": REDIS_URL,
+            "CHRONORAG_CELERY_QUEUE": self.queue,
+            "CHRONORAG_STREAM_ENABLED": "false",
+            "CHRONORAG_LOG_LEVEL": "WARNING",
+        }
+        super().__init__(data_dir, {**defaults, **(env or {})})
+
+    def __enter__(self) -> Served:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stats(self) -> dict[str, Any]:
+        return dict(httpx.get(self.url + "/v1/admin/stats", timeout=30).json())
+
+    def stop(self, grace_s: float = 30.0) -> None:
+        super().stop(grace_s)
+        drop_queue(self.queue)
+
+
+def drop_queue(queue: str) -> None:
     try:
         import redis
 
@@ -289,21 +302,6 @@ def wait_indexed(
         if pending:
             time.sleep(0.25)
     return done
-
-
-# Used by bench/eval_temporal_qa.py.
-def machine_info() -> dict[str, Any]:
-    return {"machine": machine(), "git_sha": git_sha()}
-
-
-def start_server(data_dir: Path, env: dict[str, str] | None = None) -> Served:
-    server = Served(data_dir, env)
-    server.start()
-    return server
-
-
-def stop_server(server: Served) -> None:
-    server.stop()
 
 
 # --------------------------------------------------------------------------- synthetic news

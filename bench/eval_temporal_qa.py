@@ -28,7 +28,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import machine_info, start_server, stop_server  # noqa: E402
+from bench.common import Served, git_sha, machine  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "clark-news"
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -189,7 +189,8 @@ def main() -> int:
     url = args.url
     ingest_s = None
     if url is None:
-        server = start_server(Path(tempfile.mkdtemp(prefix="chronorag-eval-")))
+        server = Served(Path(tempfile.mkdtemp(prefix="chronorag-eval-")))
+        server.start()
         url = server.url
     try:
         if server is not None:
@@ -209,7 +210,7 @@ def main() -> int:
             results[mode]["seconds"] = round(time.perf_counter() - t0, 1)
     finally:
         if server is not None:
-            stop_server(server)
+            server.stop()
 
     print(f"\n{'mode':<20} {'type':<8} {'n':>5} {'EM':>7} {'MC':>7}")
     for mode, res in results.items():
@@ -230,7 +231,8 @@ def main() -> int:
         "ingest_seconds": ingest_s,
         "results": results,
         "mc_gain_points": round(gain * 100, 1),
-        **machine_info(),
+        "machine": machine(),
+        "git_sha": git_sha(),
     }
     args.out.write_text(json.dumps(payload, indent=2))
     # Failures quote the dataset's passages: kept next to the result but never committed

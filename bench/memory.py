@@ -28,6 +28,7 @@ from bench.common import (
     REDIS_URL,
     ROOT,
     Served,
+    drop_queue,
     fresh_dir,
     news_documents,
     post_document,
@@ -94,6 +95,7 @@ def worker_rss(timeout_s: float = 240) -> dict[str, Any]:
             proc.wait(30)
         except subprocess.TimeoutExpired:
             proc.kill()
+        drop_queue(queue)
     return {"rss_mb": round(mem["rss_mb"], 1), "peak_rss_mb": round(mem["peak_rss_mb"], 1)}
 
 

@@ -31,7 +31,8 @@ def _fmt(value: Any, unit: str = "") -> str:
 def summary() -> str:
     """The Markdown summary of whatever results exist."""
     rows: list[tuple[str, str, str]] = []
-    e = read_result("embedding")
+    results = {name: read_result(name) for name in ORDER}  # each file read once
+    e = results["embedding"]
     if e:
         per_round = ", ".join(f"{r['ratio']:.2f}" for r in e.get("rounds", []))
         rows.append(("embedding: ingest pipeline vs bare encode, same chunks",
@@ -40,7 +41,7 @@ def summary() -> str:
                      "1 thread, one document per encode: "
                      f"{_fmt(e.get('one_thread_per_document_ratio'))}",
                      "ratio ≥ 0.85"))  # fmt: skip
-    i = read_result("ingest")
+    i = results["ingest"]
     if i:
         share = ", ".join(f"{k} {v:.0%}" for k, v in i["stage_share"].items() if v >= 0.005)
         wx, nx = i.get("with_extraction", {}), i.get("no_extraction", {})
@@ -50,12 +51,12 @@ def summary() -> str:
                      f"{_fmt(wx.get('server_cpu_s_per_doc'))} / "
                      f"{_fmt(nx.get('server_cpu_s_per_doc'))} s per doc", "-"))  # fmt: skip
         rows.append(("ingest stage share (with extraction)", share, "-"))
-    f = read_result("freshness")
+    f = results["freshness"]
     if f:
         rows.append(("freshness: 202 → searchable",
                      f"p50 **{_fmt(f['p50_s'], ' s')}**, p99 **{_fmt(f['p99_s'], ' s')}** at "
                      f"{_fmt(f['upload_rate'])} docs/s", "p50 ≤ 2 s, p99 ≤ 10 s"))  # fmt: skip
-    q = read_result("query")
+    q = results["query"]
     if q:
         c = q["clients"]
         rows.append((f"query over {q['chunks']:,} chunks, 1 client",
@@ -79,13 +80,13 @@ def summary() -> str:
                          f"{_fmt(h['recall_at_10'])} (ef {h['hnsw_ef']}); optimize "
                          f"{_fmt(h['optimize_s'], ' s')}",
                          "same targets"))  # fmt: skip
-    ch = read_result("churn")
+    ch = results["churn"]
     if ch:
         rec = ch["recall_at_10"]
         rows.append(("churn: recall@10 over 10 rounds",
                      f"min **{_fmt(min(rec))}**, last {_fmt(rec[-1])}; deleted hits "
                      f"**{ch['deleted_hits']}**", "deleted hits = 0"))  # fmt: skip
-    m = read_result("memory")
+    m = results["memory"]
     if m:
         rows.append(("memory: peak RSS",
                      f"serve (API + in-process worker) **{_fmt(m['api_rss_mb'], ' MiB')}** at "
@@ -93,8 +94,7 @@ def summary() -> str:
                      f"**{_fmt(m['worker_rss_mb'], ' MiB')}**",
                      "-"))  # fmt: skip
     runs = []
-    for name in ("embedding", "ingest", "freshness", "query", "churn", "memory"):
-        r = read_result(name)
+    for name, r in results.items():
         if r:
             m, sha = r.get("machine", {}), str(r.get("git_sha", "?"))
             commit = sha[:12] + ("-dirty" if sha.endswith("-dirty") else "")

@@ -30,16 +30,16 @@ The price is recall on unusual phrasing; see ``Limitations`` in the class docstr
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from graph.relations import RELATIONS
-from graph.text import split_sentences
+from graph.text import split_sentences, wordset
 from graph.timeparse import TimeMention, TimeSpan, find_time_mentions
 
-__all__ = ["ExtractedFact", "FactExtractor", "RuleFactExtractor"]
+__all__ = ["ExtractedFact", "FactExtractor", "RuleFactExtractor", "unique_facts"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,24 @@ class ExtractedFact:
     valid_to: TimeSpan | None
     sentence: str
     negated: bool = False
+
+
+def unique_facts(facts: Iterable[ExtractedFact]) -> list[ExtractedFact]:
+    """First occurrence of each fact, in order: the same statement (relation, ends and times)
+    repeated in a document, or across an extractor's windows, counts once whatever sentence
+    it came from."""
+    out: list[ExtractedFact] = []
+    seen: set[tuple[object, ...]] = set()
+    for fact in facts:
+        key = (
+            fact.subject, fact.relation, fact.object, fact.negated,
+            fact.valid_from.label if fact.valid_from else None,
+            fact.valid_to.label if fact.valid_to else None,
+        )  # fmt: skip
+        if key not in seen:
+            seen.add(key)
+            out.append(fact)
+    return out
 
 
 class FactExtractor(Protocol):
@@ -119,17 +137,12 @@ _ROLE_RELATIONS = frozenset(
 _MAX_NAME_WORDS = 8
 
 
-def _wordset(text: str) -> frozenset[str]:
-    """A lexicon written as whitespace-separated words (easier to read and diff than a list)."""
-    return frozenset(text.split())
-
-
 # --------------------------------------------------------------------------------------------
 # Lexicons. General English news vocabulary only: no entity names, no dataset-specific lists.
 
 # Capitalised words that never start or belong to a name chunk (function words, sentence
 # openers); they are lower-cased in the reduced string so patterns can see them.
-_CAP_STOP = _wordset(
+_CAP_STOP = wordset(
     """the a an this that these those he she it they we i you his her its their our my your him
     them after before in on at when while but and or if as since despite with without for from
     to by of there here then now also however meanwhile former current newly although though
@@ -143,15 +156,15 @@ _CAP_STOP = _wordset(
     wednesday thursday friday saturday sunday gen. sen. rep. gov. lt. col. adm.
     sgt. capt. maj. cpl. pvt. hon. rt."""
 )
-_PRONOUNS = _wordset(
+_PRONOUNS = wordset(
     "he she it they we i you him her them his hers its their theirs who whom this that"
 )
 # Name particles that join capitalised words ("Kevin Van Winkle", "Dries de Pooter").
-_PARTICLES = _wordset(
+_PARTICLES = wordset(
     "de du des da di del della der den van von la le dos das bin ibn al el y ter ten"
 )
 # Words after which "of"/"for" continue a name ("Bank of England", "Secretary of State for X").
-_HEADS_OF = _wordset(
+_HEADS_OF = wordset(
     """university college school institute academy bank department ministry office board church
     cathedral diocese archdiocese republic kingdom state states commonwealth federation union
     association society council commission committee court house senate assembly parliament
@@ -165,15 +178,15 @@ _HEADS_OF = _wordset(
     forces corps bureau agency authority service services conference division district region
     province territory people envoy adviser advisor delegate"""
 )
-_HEADS_TO = _wordset("ambassador envoy adviser advisor delegate representative")
+_HEADS_TO = wordset("ambassador envoy adviser advisor delegate representative")
 # Post-nominal letters split off a name ("Jane Doe MP" -> "Jane Doe").
-_POSTNOMINALS = _wordset("mp mep msp mla mpp ms qc kc obe mbe cbe kbe dbe phd")
-_HONORIFICS = _wordset(
+_POSTNOMINALS = wordset("mp mep msp mla mpp ms qc kc obe mbe cbe kbe dbe phd")
+_HONORIFICS = wordset(
     "mr mrs ms miss mx dr prof professor rev revd reverend hon honourable honorable"
 )
-_NAME_SUFFIXES = _wordset("jr jr. sr sr. ii iii iv")
+_NAME_SUFFIXES = wordset("jr jr. sr sr. ii iii iv")
 # Words that mark an organisation, place or policy area, so never part of a person's name.
-_NONPERSON = _wordset(
+_NONPERSON = wordset(
     """league division cup club party council group company bank university college school
     institute office house court street road city county state states kingdom republic islands
     island united national federal royal international association society committee
@@ -191,15 +204,15 @@ _NONPERSON = _wordset(
     classic championship championships games series stage grand prix open and of for the"""
 )
 # For judging a whole subject as a person: the words above minus common surnames.
-_NONPERSON_SUBJECT = _NONPERSON - _wordset(
+_NONPERSON_SUBJECT = _NONPERSON - wordset(
     "park post court house street road lower press west bank news times new"
-) | _wordset(
+) | wordset(
     """position role title name update photo image source credit read watch added army navy
     force forces corps police fans supporters email address contact organization organisation
     baseball basketball football soccer hockey cycling final round"""
 )
 # Single generic words that are never a team or employer on their own ("joined the club").
-_GENERIC_OBJECTS = _wordset(
+_GENERIC_OBJECTS = wordset(
     "club team squad academy university college school side company firm group league olympic"
 )
 # Competitions and governing bodies: what a team plays in, never the team itself.
@@ -270,11 +283,11 @@ _ROLE_MODS = (
     r"|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth"
     r"|nineteenth|twentieth|deputy|assistant|associate|junior|shadow"
 )
-_NEGATING_MODS = _wordset("former ex- retired late erstwhile one-time then previous")  # fmt: skip
-_SUBORDINATE_MODS = _wordset("deputy assistant associate junior")
-_OFFICE_INTERNAL_MODS = _wordset("deputy assistant associate junior shadow")
+_NEGATING_MODS = wordset("former ex- retired late erstwhile one-time then previous")  # fmt: skip
+_SUBORDINATE_MODS = wordset("deputy assistant associate junior")
+_OFFICE_INTERNAL_MODS = wordset("deputy assistant associate junior shadow")
 # Office heads that are also common nouns: taken only when capitalised or tied to a name.
-_AMBIGUOUS_OFFICES = _wordset(
+_AMBIGUOUS_OFFICES = wordset(
     "representative speaker secretary justice judge whip commissioner chancellor envoy consul "
     "governor member"
 )
@@ -315,7 +328,7 @@ _add_heads(
     "striker|forward|midfielder|defender|goalkeeper|winger|quarterback|pitcher|captain|rider",
 )
 _MAX_HEAD = max(len(key) for key in _CAP_HEADS)
-_OFFICE_MOD_WORDS = frozenset(_OFFMODS.split("|")) | _wordset(
+_OFFICE_MOD_WORDS = frozenset(_OFFMODS.split("|")) | wordset(
     """deputy vice shadow interim acting new senior executive first second third former
     incoming outgoing"""
 )
@@ -345,7 +358,7 @@ _NUMBERED_NAME = re.compile(r"\d+[a-z]+")  # "49ers", "76ers"
 _COMPOUND_SUFFIX = re.compile(r"-(?:based|born|owned|led|headquartered)$")
 _WORD = re.compile(r"[^\W\d_]+")
 _TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}|[^\W_]+(?:['’\-][^\W_]+)*|\S")
-_TITLE_ABBREV = _wordset(
+_TITLE_ABBREV = wordset(
     "mr mrs ms dr st jr sr prof gen sen rep gov lt col rev mt inc corp ltd co no"
 )
 _APOSTROPHES = "'’"
@@ -435,7 +448,7 @@ def _smart_case(sentence: str) -> str | None:
 
 
 # Words lower-cased in headline-style Title Case ("Union Sign Goalkeeper Matt Freese To ...").
-_HEADLINE_LOWER = _wordset(
+_HEADLINE_LOWER = wordset(
     """to with from on as at in for of after and by the a an is are was has have be been joins
     join joined signs sign signed leaves leave left named names appointed appoints appoint
     becomes become became returns return moves move moved completes complete re-signs re-sign
@@ -1238,7 +1251,7 @@ def _role_facts(
     return [(rel, obj, neg) for rel, obj, neg in out if subject != obj]
 
 
-_OFFICE_NOISE = _wordset("new newly-elected newly-elect newly-appointed incoming current")
+_OFFICE_NOISE = wordset("new newly-elected newly-elect newly-appointed incoming current")
 _OFFICE_HEAD_WORD = re.compile(rf"(?<![\w-])(?:{_OFFHEAD}){_B}")
 
 
@@ -1360,7 +1373,7 @@ def _h_org_appoints_role(s: _Sentence, m: re.Match[str]) -> None:
     _h_appointed(s, m)
 
 
-_TEAM_QUALIFIERS = _wordset(
+_TEAM_QUALIFIERS = wordset(
     "national olympic junior youth senior reserve reserves development academy under-21 under-23 "
     "under-20 under-19 under-18 under-17 u21 u23 u20 u19 u18 u17 first second"
 )
@@ -1651,7 +1664,7 @@ def _h_no_longer(s: _Sentence, m: re.Match[str]) -> None:
         s.add(m, subject, relation, obj, negated=True, mode="state")
 
 
-_ENDING_NOUNS = _wordset("resignation departure exit sacking dismissal firing retirement")
+_ENDING_NOUNS = wordset("resignation departure exit sacking dismissal firing retirement")
 
 
 def _h_noun_event(s: _Sentence, m: re.Match[str]) -> None:
@@ -1798,19 +1811,11 @@ class RuleFactExtractor:
                 times must never be resolved against a guessed timezone.
         """
         doc = _DocState(sports=_is_sports(text))
-        facts: list[ExtractedFact] = []
-        seen: set[tuple[object, ...]] = set()
-        for sentence_text in split_sentences(text):
-            for fact in self._sentence_facts(sentence_text, reference_time, doc):
-                key = (
-                    fact.subject, fact.relation, fact.object, fact.negated,
-                    fact.valid_from.label if fact.valid_from else None,
-                    fact.valid_to.label if fact.valid_to else None,
-                )  # fmt: skip
-                if key not in seen:
-                    seen.add(key)
-                    facts.append(fact)
-        return facts
+        return unique_facts(
+            fact
+            for sentence_text in split_sentences(text)
+            for fact in self._sentence_facts(sentence_text, reference_time, doc)
+        )
 
     def _sentence_facts(
         self, text: str, reference_time: datetime, doc: _DocState

@@ -135,17 +135,8 @@ class ExtractiveSummarizer:
     ) -> str:
         """Summarise a time node; see the class docstring for the rules."""
         span = parse_period(label)
-        active = [item for item in facts if valid_in(item, span.start, span.end)]
-        active.sort(
-            key=lambda item: (
-                -len(item.fact.sources),
-                -item.valid_from.timestamp(),
-                -item.known_from.timestamp(),
-                item.id,
-            )
-        )
         sentences: list[str] = []
-        for item in active:
+        for item in self.ranked(facts, span):
             if len(sentences) == self.max_sentences:
                 break
             sentence = self.render(item, span)
@@ -158,6 +149,21 @@ class ExtractiveSummarizer:
             if first and first[0] not in sentences:
                 sentences.append(first[0])
         return " ".join(sentences)
+
+    @staticmethod
+    def ranked(facts: Sequence[ResolvedFact], span: TimeSpan) -> list[ResolvedFact]:
+        """The facts active in ``span``, best supported first, then latest start, then latest
+        known, then id (the order every summariser puts them in)."""
+        active = [item for item in facts if valid_in(item, span.start, span.end)]
+        return sorted(
+            active,
+            key=lambda item: (
+                -len(item.fact.sources),
+                -item.valid_from.timestamp(),
+                -item.known_from.timestamp(),
+                item.id,
+            ),
+        )
 
     @staticmethod
     def render(item: ResolvedFact, span: TimeSpan) -> str:

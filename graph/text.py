@@ -81,3 +81,8 @@ def split_sentences(text: str) -> list[str]:
         if tail:
             sentences.append(tail)
     return sentences
+
+
+def wordset(text: str) -> frozenset[str]:
+    """A lexicon written as whitespace-separated words (easier to read and diff than a list)."""
+    return frozenset(text.split())

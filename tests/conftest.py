@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+
+from bench.common import ServeProcess, free_port
+
+__all__ = ["ServeProcess", "free_port"]  # the launcher tests share with the benchmarks
 
 REDIS_URL = os.environ.get("CHRONORAG_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,63 +42,6 @@ def embedder():  # type: ignore[no-untyped-def]
     from app.ingest.embedding import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder("all-MiniLM-L6-v2", device="cpu", batch_size=32)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class ServeProcess:
-    """``chronorag serve`` started as a user starts it: uvicorn plus the in-process worker."""
-
-    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.data_dir = data_dir
-        self.env = {**os.environ, **env}
-        self.log = data_dir.parent / f"serve-{self.port}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout_s: float = 120.0) -> None:
-        cmd = [
-            sys.executable,
-            "-m",
-            "workers.cli",
-            "serve",
-            "--port",
-            str(self.port),
-            "--data-dir",
-            str(self.data_dir),
-        ]
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"serve exited early:\n{self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"serve did not come up:\n{self.log.read_text()[-3000:]}")
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 WEBHOOK_SECRET = "test-webhook-secret-5f0c1d"
@@ -128,6 +73,27 @@ def server(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator
 def client(server: ServeProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=60) as c:
         yield c
+
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(resp: httpx.Response, status: int, needle: str = "") -> dict[str, Any]:
+    """The answer is an RFC 9457 problem with this status whose detail says ``needle``."""
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"] == PROBLEM
+    body: dict[str, Any] = resp.json()
+    assert body["status"] == status and body["title"], body
+    assert needle in body["detail"], body
+    return body
+
+
+def ask(client: httpx.Client, question: str, **params: object) -> dict[str, Any]:
+    """``POST /v1/query``; the answer body (a non-200 fails the test)."""
+    resp = client.post("/v1/query", json={"question": question, **params})
+    assert resp.status_code == 200, resp.text
+    body: dict[str, Any] = resp.json()
+    return body
 
 
 def wait_status(

@@ -25,10 +25,7 @@ def create_celery(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_default_queue=settings.celery_queue,
-        task_routes={
-            "chronorag.embed_texts": {"queue": settings.embed_queue},
-            "chronorag.*": {"queue": settings.celery_queue},
-        },
+        task_routes={"chronorag.*": {"queue": settings.celery_queue}},
         broker_transport_options={"visibility_timeout": settings.visibility_timeout_s},
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,

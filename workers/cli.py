@@ -9,12 +9,15 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.core.settings import Settings
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 
-def _settings(args: argparse.Namespace, **overrides: Any) -> Any | None:
+def _settings(args: argparse.Namespace, **overrides: Any) -> Settings | None:
     """Settings from the environment plus command-line overrides; None (after printing each
     fix-it message) when they are invalid. The input itself is never printed: it may hold
     secrets."""
@@ -94,13 +97,15 @@ def _optimize(args: argparse.Namespace) -> int:
     if not settings.embedded:
         print("chronorag: a Qdrant server builds its indexes in the background; nothing to do")
         return 0
+    from app.core.services import build_engine
     from app.stores.engines import EdgeEngine
 
     root = settings.data_dir / "qdrant"
-    if not root.is_dir():
+    if not root.is_dir():  # before the engine, which would create it
         print(f"chronorag: no embedded Qdrant data in {settings.data_dir}", file=sys.stderr)
         return 2
-    engine = EdgeEngine(root)
+    engine = build_engine(settings)
+    assert isinstance(engine, EdgeEngine)  # settings.embedded
     try:
         names = engine.load_all()
         print(f"optimizing {len(names)} collections in {root} (minutes per 100k points)...")

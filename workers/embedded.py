@@ -74,7 +74,7 @@ class Node:
 
         def loop() -> None:
             try:
-                Reconciler(self.services.stores.documents, self.reconciler.dispatcher, 0).run_once()
+                self.reconciler.run_once(stale_after_s=0)
             except Exception:
                 log.exception("start-up reconcile failed")
             while not self._stop.wait(every_s):

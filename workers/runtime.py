@@ -10,11 +10,9 @@ import threading
 from dataclasses import dataclass
 
 from app.core.dispatch import Dispatcher
-from app.core.errors import ConfigurationError
 from app.core.services import Services, build_embedder, build_services
 from app.core.settings import get_settings
 from app.graph_index import Graph, build_graph
-from app.ingest.batching import EmbeddingBatcher
 from app.ingest.embedding import Embedder
 from app.ingest.pipeline import IngestPipeline
 from workers.offload import QueueEmbedder
@@ -25,17 +23,6 @@ class Runtime:
     services: Services
     pipeline: IngestPipeline
     graph: Graph
-
-    @property
-    def local_embedder(self) -> Embedder:
-        """What ``chronorag.embed_texts`` runs on: never the queue itself (no loop to self)."""
-        embedder = self.services.embedder
-        if isinstance(embedder, EmbeddingBatcher) and isinstance(embedder.inner, QueueEmbedder):
-            raise ConfigurationError(
-                "this worker offloads embeddings (CHRONORAG_EMBEDDING_OFFLOAD=true) and so "
-                "cannot serve the embed queue; start embed workers without it"
-            )
-        return embedder
 
 
 _lock = threading.Lock()

@@ -7,7 +7,7 @@ from typing import Any
 
 from celery import shared_task
 
-from app.core.errors import Unavailable
+from app.core.errors import ConfigurationError, Unavailable
 from app.ingest.reconcile import Reconciler
 from workers.dispatch import CeleryDispatcher
 from workers.offload import EMBED_TASK, encode_vectors, send_reply
@@ -86,13 +86,18 @@ def embed_texts(texts: list[str], reply_to: str) -> None:
     calls from many CPU workers share one batch on the device.
     """
     rt = get_runtime()
-    ttl_s = rt.services.settings.embed_timeout_s
+    settings = rt.services.settings
     try:
-        message = {"vectors": encode_vectors(rt.local_embedder.embed_documents(texts))}
+        if settings.embedding_offload:  # its embedder is this very queue: never loop to self
+            raise ConfigurationError(
+                "this worker offloads embeddings (CHRONORAG_EMBEDDING_OFFLOAD=true) and so "
+                "cannot serve the embed queue; start embed workers without it"
+            )
+        message = {"vectors": encode_vectors(rt.services.embedder.embed_documents(texts))}
     except Exception as exc:
         log.exception("embedding %d texts for %s failed", len(texts), reply_to)
         message = {"error": f"{type(exc).__name__}: {exc}"}
-    send_reply(rt.services.redis, reply_to, message, ttl_s)
+    send_reply(rt.services.redis, reply_to, message, settings.embed_timeout_s)
 
 
 @shared_task(name="chronorag.reconcile", bind=True, acks_late=False, ignore_result=True)

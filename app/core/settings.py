@@ -207,6 +207,11 @@ class Settings(BaseSettings):
                     f"{where}: tenant {source.tenant!r} has no API key, so nobody could read "
                     f"what it sends; use one of {sorted(tenants)} or add a key for it"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _check_offload(self) -> Settings:
+        """An offloading worker must have a queue to send to, and never its own."""
         if self.embedding_offload and not self.redis_url:
             raise ValueError(
                 "CHRONORAG_EMBEDDING_OFFLOAD needs CHRONORAG_REDIS_URL: the embed queue and its "

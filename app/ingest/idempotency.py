@@ -137,7 +137,7 @@ class IdempotencyService:
         )
         for _ in range(3):
             if self._store.claim(record_key, marker, self._lease_s):
-                with renewing(self._store, record_key, marker, self._lease_s):
+                with renewing(self._store, [record_key], marker, self._lease_s):
                     response = self._run(record_key, marker, fingerprint, action)
                 return Outcome(response, False)
             existing = self._store.get(record_key)

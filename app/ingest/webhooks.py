@@ -250,10 +250,7 @@ class WebhookReceiver:
         pending = _PENDING + uuid.uuid4().hex
         keys = self._claim(delivery, pending)
         try:
-            with (
-                renewing(self._store, keys[0], pending, self._lease_s),
-                renewing(self._store, keys[1], pending, self._lease_s),
-            ):
+            with renewing(self._store, keys, pending, self._lease_s):
                 accepted = [self._intake.submit(delivery.tenant, doc) for doc in docs]
         except BaseException:
             # Recording failed part-way: let the sender's retry through.

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from app.core.settings import Settings
 from app.integrations.llm import ChatMessage, ChatModel, chat_client_from_settings, parse_json_reply
-from graph.extract import ExtractedFact
+from graph.extract import ExtractedFact, unique_facts
 from graph.relations import RELATIONS, canonical_relation
 from graph.text import split_sentences
 from graph.timeparse import TimeMention, TimeSpan, find_time_mentions
@@ -212,19 +212,11 @@ class LLMFactExtractor:
                 f"reference_time must be timezone-aware, got naive {reference_time.isoformat()}; "
                 "relative times are never resolved against a guessed timezone"
             )
-        facts: list[ExtractedFact] = []
-        seen: set[tuple[object, ...]] = set()
-        for window in self._windows(text):
-            for fact in self._extract_window(window, reference_time):
-                key = (
-                    fact.subject, fact.relation, fact.object, fact.negated,
-                    fact.valid_from.label if fact.valid_from else None,
-                    fact.valid_to.label if fact.valid_to else None,
-                )  # fmt: skip
-                if key not in seen:
-                    seen.add(key)
-                    facts.append(fact)
-        return facts
+        return unique_facts(
+            fact
+            for window in self._windows(text)
+            for fact in self._extract_window(window, reference_time)
+        )
 
     def _windows(self, text: str) -> Iterator[str]:
         """Whole sentences, packed up to ``max_chars_per_request`` (a longer sentence alone)."""

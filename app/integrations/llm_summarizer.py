@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from app.core.settings import Settings
 from app.integrations.llm import ChatMessage, ChatModel, chat_client_from_settings
 from graph.hierarchy import ExtractiveSummarizer
-from graph.temporal import ResolvedFact, valid_in
+from graph.temporal import ResolvedFact
 from graph.timeparse import parse_period
 
 __all__ = ["LLMSummarizer"]
@@ -83,16 +83,8 @@ class LLMSummarizer:
             ChatRequestRejected: If the server refuses the request.
         """
         span = parse_period(label)
-        active = [item for item in facts if valid_in(item, span.start, span.end)]
-        active.sort(
-            key=lambda item: (
-                -len(item.fact.sources),
-                -item.valid_from.timestamp(),
-                -item.known_from.timestamp(),
-                item.id,
-            )
-        )
-        rendered = dict.fromkeys(ExtractiveSummarizer.render(item, span) for item in active)
+        ranked = ExtractiveSummarizer.ranked(facts, span)
+        rendered = dict.fromkeys(ExtractiveSummarizer.render(item, span) for item in ranked)
         lines = list(rendered)[: self._max_facts]
         children = [s.strip() for s in child_summaries if s.strip()]
         if not lines and not children:

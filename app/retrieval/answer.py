@@ -17,10 +17,9 @@ from app.retrieval.lexicon import (
     POSSESSIVES,
     PREPOSITIONS,
     QUESTION_WORDS,
-    wordset,
 )
 from app.retrieval.mentions import mentions_in, name_tokens, question_mentions
-from graph.text import split_sentences
+from graph.text import split_sentences, wordset
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = (

@@ -16,6 +16,8 @@ import numpy as np
 from app.core.errors import InvalidInput
 from app.core.services import Services
 from app.ingest.batching import EmbeddingBatcher
+from app.retrieval.search import visible
+from app.stores.collections import DENSE
 
 
 @dataclass(frozen=True)
@@ -53,14 +55,14 @@ def dense_search(
     chunks = services.stores.chunks
     where = chunks.where(tenant, published_before_ts=None, published_after_ts=None)
     hits = services.stores.engine.search(
-        chunks.collection, "dense", qvec.tolist(), where, top_k * 3 + 10, exact=exact
+        chunks.collection, DENSE, qvec.tolist(), where, top_k * 3 + 10, exact=exact
     )
     versions = services.stores.documents.visible_versions(
         tenant, [h.payload["doc_id"] for h in hits]
     )
     out: list[DenseHit] = []
     for h in hits:
-        if versions.get(h.payload["doc_id"]) != h.payload["version"]:
+        if not visible(h, versions):
             continue
         out.append(
             DenseHit(

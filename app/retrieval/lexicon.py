@@ -7,11 +7,7 @@ combine them into the sets they need.
 
 from __future__ import annotations
 
-
-def wordset(text: str) -> frozenset[str]:
-    """A lexicon written as whitespace-separated words (easier to read and diff than a list)."""
-    return frozenset(text.split())
-
+from graph.text import wordset
 
 ARTICLES = wordset("a an the")
 PREPOSITIONS = wordset("of in on at to for by with from")

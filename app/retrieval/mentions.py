@@ -23,8 +23,8 @@ from app.retrieval.lexicon import (
     PREPOSITIONS,
     QUESTION_WORDS,
     WEEKDAYS,
-    wordset,
 )
+from graph.text import wordset
 
 _LEADING = (
     AUXILIARIES
@@ -83,6 +83,7 @@ def name_tokens(text: str) -> frozenset[str]:
     return frozenset(w.casefold() for w in _WORD.findall(text)) - _STOP
 
 
+@lru_cache(maxsize=4096)  # asked of the same few names for every passage of a query
 def acronym(name: str) -> str | None:
     """The initialism of a name of three or more capitalised words ("Bank of England" has
     none; "National Institute of Standards and Technology" gives "NIST")."""

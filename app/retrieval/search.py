@@ -29,7 +29,7 @@ class Evidence:
     url: str | None = None
 
 
-def _visible(hit: Hit, versions: dict[str, int]) -> bool:
+def visible(hit: Hit, versions: dict[str, int]) -> bool:
     """Readers see exactly one version per document: the indexed one, and nothing being deleted.
 
     ``versions`` is ``QdrantDocumentStore.visible_versions`` (documents being deleted absent).
@@ -48,7 +48,7 @@ class ChunkRetriever:
         scope: TimeScope,
         top_k: int,
         *,
-        query_vector: np.ndarray | None = None,
+        query_vector: np.ndarray,
         mentions: Sequence[str] = (),
     ) -> list[Evidence]:
         """Top chunks by reciprocal-rank fusion of dense and lexical search, nudged by recency.
@@ -66,10 +66,9 @@ class ChunkRetriever:
             published_after_ts=None,
         )
         depth = max(40, top_k * 4)
-        qvec = query_vector if query_vector is not None else self._s.embedder.embed_query(question)
         chunks = stores.chunks
         requests = [
-            chunks.dense(qvec, where, depth),
+            chunks.dense(query_vector, where, depth),
             chunks.lexical(self._s.lexical.query(question), where, depth),
         ]
         if mentions:
@@ -89,7 +88,7 @@ class ChunkRetriever:
         versions = stores.documents.visible_versions(
             tenant, [h.payload["doc_id"] for h in hits.values()]
         )
-        live = [h for h in hits.values() if _visible(h, versions)]
+        live = [h for h in hits.values() if visible(h, versions)]
         if not live:
             return []
         top = max(fused[h.id] for h in live)

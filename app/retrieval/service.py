@@ -121,11 +121,14 @@ class QueryService:
         graph_decision: Decision | None = None
         if self._graph is not None:
             graph_decision, facts = self._graph.answer(tenant, text, scope, qvec, mentions)
-        read = evidence_answer(text, mentions, evidence[:EVIDENCE_DEPTH], yes_no=is_yes_no(text))
-        decision = choose(graph_decision, read)
-        answer = decision.answer if decision else ""
-        if self._composer is not None:
+        if self._composer is not None:  # the model writes the answer: no extractive one
             answer = self._composer.compose(question, scope, facts, evidence[:k])
+        else:
+            read = evidence_answer(
+                text, mentions, evidence[:EVIDENCE_DEPTH], yes_no=is_yes_no(text)
+            )
+            decision = choose(graph_decision, read)
+            answer = decision.answer if decision else ""
         return QueryResult(answer=answer, scope=scope, evidence=evidence[:k], facts=facts)
 
 

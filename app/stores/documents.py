@@ -44,14 +44,6 @@ class QdrantDocumentStore:
                 out[str(p["doc_id"])] = int(p["indexed_version"])
         return out
 
-    def get_many(self, tenant: str, doc_ids: Sequence[str]) -> dict[str, DocumentRecord]:
-        ids = [self.point_id(tenant, d) for d in dict.fromkeys(doc_ids)]
-        out = {}
-        for rec in self._engine.retrieve(self.collection, ids):
-            doc = DocumentRecord.from_payload(rec.payload)
-            out[doc.doc_id] = doc
-        return out
-
     def put(self, record: DocumentRecord) -> None:
         """Write the whole record; returns once the engine has it in its WAL."""
         point = PointRecord(

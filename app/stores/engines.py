@@ -191,16 +191,8 @@ class EdgeEngine:
                 }
                 or None,
             )
-            if (path / "edge_config.json").exists() or any(path.glob("segments*")):
-                try:
-                    shard = qe.EdgeShard.load(str(path), config)
-                except Exception as exc:
-                    raise RuntimeError(
-                        f"Cannot open the embedded Qdrant folder {path} ({exc}). An embedded "
-                        "folder belongs to one process: stop the other `chronorag serve` using "
-                        "this --data-dir, or point CHRONORAG_QDRANT_URL at a Qdrant server. If "
-                        "the embedding model changed dimension, use a new data dir."
-                    ) from exc
+            if self._is_shard(path):
+                shard = self._load(path, config)
             else:
                 shard = qe.EdgeShard.create(str(path), config)
             kinds = {
@@ -349,17 +341,25 @@ class EdgeEngine:
         no spec needed); returns their names."""
         with self._lock:
             for path in sorted(self._root.iterdir()):
-                if path.name in self._shards or not path.is_dir():
-                    continue
-                if (path / "edge_config.json").exists() or any(path.glob("segments*")):
-                    try:
-                        self._shards[path.name] = self._qe.EdgeShard.load(str(path))
-                    except Exception as exc:
-                        raise RuntimeError(
-                            f"Cannot open the embedded Qdrant folder {path} ({exc}): stop the "
-                            "`chronorag serve` using this --data-dir first."
-                        ) from exc
+                if path.name not in self._shards and self._is_shard(path):
+                    self._shards[path.name] = self._load(path, None)
             return sorted(self._shards)
+
+    @staticmethod
+    def _is_shard(path: Path) -> bool:
+        return (path / "edge_config.json").exists() or any(path.glob("segments*"))
+
+    def _load(self, path: Path, config: Any) -> Any:
+        """Open an existing shard folder (``config`` None: as persisted)."""
+        try:
+            return self._qe.EdgeShard.load(str(path), config)
+        except Exception as exc:
+            raise RuntimeError(
+                f"Cannot open the embedded Qdrant folder {path} ({exc}). An embedded folder "
+                "belongs to one process: stop the `chronorag serve` using this --data-dir, or "
+                "point CHRONORAG_QDRANT_URL at a Qdrant server. If the embedding model changed "
+                "dimension, use a new data dir."
+            ) from exc
 
     def optimize(self) -> dict[str, float]:
         """Run qdrant-edge's optimizers (HNSW for every segment over the indexing threshold).
@@ -536,11 +536,7 @@ class ClientEngine:
                     filter=self._filter(r.where),
                     limit=r.limit,
                     with_payload=True,
-                    params=(
-                        m.SearchParams(exact=r.exact, hnsw_ef=self._hnsw_ef)
-                        if r.exact or self._hnsw_ef is not None
-                        else None
-                    ),
+                    params=self._params(r),
                 )
                 for r in requests
             ],
@@ -552,6 +548,11 @@ class ClientEngine:
 
     def flush(self) -> None:
         """Server writes are acknowledged after the WAL (``wait=True``): nothing to do."""
+
+    def _params(self, request: Search) -> Any:
+        if not request.exact and self._hnsw_ef is None:
+            return None
+        return self._m.SearchParams(exact=request.exact, hnsw_ef=self._hnsw_ef)
 
     def optimize(self) -> dict[str, float]:
         """A Qdrant server builds its indexes in the background: nothing to do."""

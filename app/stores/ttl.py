@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, Protocol
 
@@ -133,24 +133,28 @@ class LocalTtlStore:
 
 
 @contextmanager
-def renewing(store: TtlStore, key: str, value: str, lease_s: float = LEASE_S) -> Iterator[None]:
-    """Keep a claim made with ``ttl_s=lease_s`` alive while its holder works.
+def renewing(
+    store: TtlStore, keys: Sequence[str], value: str, lease_s: float = LEASE_S
+) -> Iterator[None]:
+    """Keep claims made with ``ttl_s=lease_s`` (each holding ``value``) alive while their
+    holder works.
 
     A claim that marks work in progress must not outlive a holder killed with -9 by long (the
     sender's retry would be refused meanwhile), yet must not expire under a live holder that is
-    merely slow. So it is claimed with a short lease and renewed every third of it from a
-    background thread until the ``with`` block ends; a dead holder stops renewing and the claim
-    expires within ``lease_s``.
+    merely slow. So it is claimed with a short lease and renewed every third of it from one
+    background thread until the ``with`` block ends; a dead holder stops renewing and the
+    claims expire within ``lease_s``.
     """
     done = threading.Event()
 
     def renew() -> None:
-        while not done.wait(lease_s / 3):
-            with suppress(ChronoragError):  # Redis away: the lease simply runs out
-                if not store.replace_if(key, value, value, lease_s):
-                    return  # finished, dropped, or taken over: nothing left to keep alive
+        live = list(keys)
+        while live and not done.wait(lease_s / 3):
+            with suppress(ChronoragError):  # Redis away: the leases simply run out
+                # A claim finished, dropped or taken over needs no keeping alive.
+                live = [k for k in live if store.replace_if(k, value, value, lease_s)]
 
-    renewer = threading.Thread(target=renew, name=f"lease:{key[-12:]}", daemon=True)
+    renewer = threading.Thread(target=renew, name="lease-renewer", daemon=True)
     renewer.start()
     try:
         yield

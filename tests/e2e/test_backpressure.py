@@ -13,10 +13,9 @@ import pytest
 import redis
 
 from app.ingest.webhooks import sign_chronorag
-from tests.conftest import WEBHOOK_SECRET, ServeProcess, serve_env
+from tests.conftest import PROBLEM, WEBHOOK_SECRET, ServeProcess, serve_env
 
 pytestmark = pytest.mark.e2e
-PROBLEM = "application/problem+json"
 MAX_BACKLOG = 2
 
 

@@ -5,79 +5,78 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.conftest import assert_problem
+
 pytestmark = pytest.mark.e2e
-PROBLEM = "application/problem+json"
-
-
-def _problem(resp: httpx.Response, status: int, needle: str) -> None:
-    assert resp.status_code == status, resp.text
-    assert resp.headers["content-type"] == PROBLEM
-    body = resp.json()
-    assert body["status"] == status and body["title"]
-    assert needle in body["detail"], body
 
 
 def test_malformed_json(client: httpx.Client) -> None:
     resp = client.post(
         "/v1/documents", content=b'{"text": "x"', headers={"content-type": "application/json"}
     )
-    _problem(resp, 400, "not valid JSON")
+    assert_problem(resp, 400, "not valid JSON")
 
 
 def test_missing_text(client: httpx.Client) -> None:
-    _problem(client.post("/v1/documents", json={"title": "no text"}), 422, "text: Field required")
+    assert_problem(
+        client.post("/v1/documents", json={"title": "no text"}), 422, "text: Field required"
+    )
 
 
 def test_empty_text(client: httpx.Client) -> None:
-    _problem(client.post("/v1/documents", json={"text": "   "}), 422, "text: must be a non-empty")
+    assert_problem(
+        client.post("/v1/documents", json={"text": "   "}), 422, "text: must be a non-empty"
+    )
 
 
 def test_wrongly_typed_text(client: httpx.Client) -> None:
-    _problem(client.post("/v1/documents", json={"text": 42}), 422, "text:")
+    assert_problem(client.post("/v1/documents", json={"text": 42}), 422, "text:")
 
 
 def test_body_not_an_object(client: httpx.Client) -> None:
-    _problem(client.post("/v1/documents", json=["text"]), 422, "JSON object")
+    assert_problem(client.post("/v1/documents", json=["text"]), 422, "JSON object")
 
 
 def test_text_over_size_limit(client: httpx.Client) -> None:
-    _problem(client.post("/v1/documents", json={"text": "word " * 300_000}), 413, "limit")
+    assert_problem(client.post("/v1/documents", json={"text": "word " * 300_000}), 413, "limit")
 
 
 def test_unsupported_file_type(client: httpx.Client) -> None:
     resp = client.post("/v1/documents", files={"file": ("x.pdf", b"%PDF-1.4", "application/pdf")})
-    _problem(resp, 415, "application/pdf")
+    assert_problem(resp, 415, "application/pdf")
 
 
 def test_unsupported_content_type(client: httpx.Client) -> None:
     resp = client.post("/v1/documents", content=b"text", headers={"content-type": "text/csv"})
-    _problem(resp, 415, "text/csv")
+    assert_problem(resp, 415, "text/csv")
 
 
 def test_naive_date_rejected(client: httpx.Client) -> None:
     resp = client.post("/v1/documents", json={"text": "x", "published_at": "2021-01-01T00:00:00"})
-    _problem(resp, 422, "timezone")
+    assert_problem(resp, 422, "timezone")
 
 
 def test_invalid_date_rejected(client: httpx.Client) -> None:
     resp = client.post("/v1/documents", json={"text": "x", "published_at": "yesterday-ish"})
-    _problem(resp, 422, "published_at")
+    assert_problem(resp, 422, "published_at")
 
 
 def test_unknown_id(client: httpx.Client) -> None:
-    _problem(client.get("/v1/documents/nope-404"), 404, "nope-404")
-    _problem(client.delete("/v1/documents/nope-404"), 404, "nope-404")
-    _problem(client.put("/v1/documents/nope-404", json={"text": "x"}), 404, "nope-404")
+    assert_problem(client.get("/v1/documents/nope-404"), 404, "nope-404")
+    assert_problem(client.delete("/v1/documents/nope-404"), 404, "nope-404")
+    assert_problem(client.put("/v1/documents/nope-404", json={"text": "x"}), 404, "nope-404")
 
 
 def test_query_bad_inputs(client: httpx.Client) -> None:
-    _problem(client.post("/v1/query", json={}), 422, "question")
-    _problem(client.post("/v1/query", json={"question": "x", "as_of": "2021-01-01"}), 422, "as_of")
-    _problem(client.post("/v1/query", json={"question": "x", "top_k": 0}), 422, "top_k")
-    _problem(client.post("/v1/query", json={"question": "x", "top_k": 999}), 422, "top_k")
-    _problem(client.post("/v1/query", json={"question": "x", "top_k": "5"}), 422, "top_k")
-    _problem(client.post("/v1/query", json={"question": "x" * 5000}), 422, "question")
-    _problem(
+    assert_problem(client.post("/v1/query", json={}), 422, "question")
+    assert_problem(
+        client.post("/v1/query", json={"question": "x", "as_of": "2021-01-01"}), 422, "as_of"
+    )
+    assert_problem(client.post("/v1/query", json={"question": "x", "top_k": 0}), 422, "top_k")
+    assert_problem(client.post("/v1/query", json={"question": "x", "top_k": 999}), 422, "top_k")
+    assert_problem(client.post("/v1/query", json={"question": "x", "top_k": "5"}), 422, "top_k")
+    assert_problem(client.post("/v1/query", json={"question": "x" * 5000}), 422, "question")
+    assert_problem(
         client.post(
             "/v1/query",
             json={"question": "x", "start": "2022-01-01T00:00:00Z", "end": "2021-01-01T00:00:00Z"},
@@ -85,7 +84,7 @@ def test_query_bad_inputs(client: httpx.Client) -> None:
         422,
         "start",
     )
-    _problem(
+    assert_problem(
         client.post("/v1/query", content=b"{", headers={"content-type": "application/json"}),
         400,
         "JSON",
@@ -93,11 +92,11 @@ def test_query_bad_inputs(client: httpx.Client) -> None:
 
 
 def test_unknown_route_and_method(client: httpx.Client) -> None:
-    _problem(client.get("/v1/nothing-here"), 404, "Not Found")
-    _problem(client.patch("/v1/query", json={}), 405, "Method Not Allowed")
+    assert_problem(client.get("/v1/nothing-here"), 404, "Not Found")
+    assert_problem(client.patch("/v1/query", json={}), 405, "Method Not Allowed")
 
 
 def test_hostile_ids_and_control_characters(client: httpx.Client) -> None:
-    _problem(client.post("/v1/documents", json={"id": "a/b", "text": "x"}), 422, "id:")
+    assert_problem(client.post("/v1/documents", json={"id": "a/b", "text": "x"}), 422, "id:")
     resp = client.post("/v1/documents", json={"id": "ok-\u202e", "text": "\x00\x01 odd text"})
     assert resp.status_code == 202

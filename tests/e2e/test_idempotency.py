@@ -8,10 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.conftest import ServeProcess
+from tests.conftest import PROBLEM, ServeProcess
 
 pytestmark = pytest.mark.e2e
-PROBLEM = "application/problem+json"
 
 
 def _body(text: str = "The Mirelow ferry added a night crossing.") -> dict[str, str]:

@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.conftest import wait_status
+from tests.conftest import ask, wait_status
 
 pytestmark = pytest.mark.e2e
 
@@ -30,12 +30,6 @@ ROLE_DOCS = [
     ),
 ]
 QUESTION = "Who is the chief executive of Orbital Freight Lines?"
-
-
-def _ask(client: httpx.Client, question: str, **params: object) -> dict:
-    resp = client.post("/v1/query", json={"question": question, **params})
-    assert resp.status_code == 200, resp.text
-    return resp.json()
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +68,7 @@ def test_upload_becomes_searchable_within_seconds(client: httpx.Client) -> None:
     )
     assert resp.status_code == 202
     wait_status(client, doc_id, "indexed", timeout_s=30)
-    body = _ask(client, "What did the Quillmere observatory open?")
+    body = ask(client, "What did the Quillmere observatory open?")
     assert body["evidence"][0]["document_id"] == doc_id
     assert time.monotonic() - started < 60
     status = client.get(f"/v1/documents/{doc_id}").json()
@@ -89,7 +83,7 @@ def test_upload_becomes_searchable_within_seconds(client: httpx.Client) -> None:
 def test_role_holder_as_of_date_cites_right_document(
     client: httpx.Client, role_docs: list[str], as_of: str, holder_index: int
 ) -> None:
-    body = _ask(client, QUESTION, as_of=as_of)
+    body = ask(client, QUESTION, as_of=as_of)
     assert body["time_scope"]["as_of"] == as_of
     assert body["time_scope"]["source"] == "explicit"
     cited = [e["document_id"] for e in body["evidence"]]
@@ -99,7 +93,7 @@ def test_role_holder_as_of_date_cites_right_document(
 
 
 def test_time_scope_parsed_from_question(client: httpx.Client, role_docs: list[str]) -> None:
-    body = _ask(client, "Who was the chief executive of Orbital Freight Lines in 2020?")
+    body = ask(client, "Who was the chief executive of Orbital Freight Lines in 2020?")
     scope = body["time_scope"]
     assert scope["source"] == "question"
     assert scope["start"] == "2020-01-01T00:00:00Z" and scope["end"] == "2021-01-01T00:00:00Z"
@@ -115,7 +109,7 @@ def test_delete_then_update_lifecycle(client: httpx.Client, role_docs: list[str]
     assert resp.status_code == 202
     wait_status(client, doc_id, "indexed")
     question = "Who is head coach of Brackenfield Rovers?"
-    assert _ask(client, question)["evidence"][0]["document_id"] == doc_id
+    assert ask(client, question)["evidence"][0]["document_id"] == doc_id
 
     # Update: only the new version is ever returned once indexed.
     new_text = "Brackenfield Rovers head coach is now Tomasz Wrobel after Duarte left the club."
@@ -125,7 +119,7 @@ def test_delete_then_update_lifecycle(client: httpx.Client, role_docs: list[str]
     assert resp.status_code == 202 and resp.json()["version"] == 2
     wait_status(client, doc_id, "indexed", version=2)
     for _ in range(3):
-        hits = [e for e in _ask(client, question)["evidence"] if e["document_id"] == doc_id]
+        hits = [e for e in ask(client, question)["evidence"] if e["document_id"] == doc_id]
         assert hits and all(e["version"] == 2 and "Wrobel" in e["text"] for e in hits)
 
     # Delete: once the status is deleted, nothing from it comes back, for any question.
@@ -133,7 +127,7 @@ def test_delete_then_update_lifecycle(client: httpx.Client, role_docs: list[str]
     assert resp.status_code == 202 and resp.json()["status"] in ("deleting", "deleted")
     wait_status(client, doc_id, "deleted")
     for q in (question, new_text, "Tomasz Wrobel", "Brackenfield"):
-        cited = {e["document_id"] for e in _ask(client, q, top_k=20)["evidence"]}
+        cited = {e["document_id"] for e in ask(client, q, top_k=20)["evidence"]}
         assert doc_id not in cited
 
 
@@ -169,5 +163,5 @@ def test_multipart_html_upload_is_reduced_to_text(client: httpx.Client) -> None:
     assert resp.status_code == 202, resp.text
     doc_id = resp.json()["id"]
     wait_status(client, doc_id, "indexed")
-    ev = _ask(client, "Harrowgate ferry winter timetable")["evidence"][0]
+    ev = ask(client, "Harrowgate ferry winter timetable")["evidence"][0]
     assert ev["document_id"] == doc_id and "var x" not in ev["text"]

@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.conftest import wait_status
+from tests.conftest import ask, wait_status
 
 pytestmark = pytest.mark.e2e
 
@@ -31,12 +31,6 @@ HOLDERS = [
     ),
 ]
 QUESTION = "Who is the chief executive of Tarrow Mining Group?"
-
-
-def _ask(client: httpx.Client, **body: object) -> dict:
-    resp = client.post("/v1/query", json=body)
-    assert resp.status_code == 200, resp.text
-    return resp.json()
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +57,7 @@ def holders(server) -> list[str]:  # type: ignore[no-untyped-def]
 def test_holder_as_of_date(
     client: httpx.Client, holders: list[str], as_of: str, holder: int
 ) -> None:
-    body = _ask(client, question=QUESTION, as_of=as_of)
+    body = ask(client, question=QUESTION, as_of=as_of)
     assert body["answer"] == HOLDERS[holder][1]
     top = body["facts"][0]
     assert top["relation"] == "chief executive of"
@@ -72,19 +66,19 @@ def test_holder_as_of_date(
 
 
 def test_valid_time_question_uses_the_graph(client: httpx.Client, holders: list[str]) -> None:
-    body = _ask(client, question="Who was the chief executive of Tarrow Mining Group in 2019?")
+    body = ask(client, question="Who was the chief executive of Tarrow Mining Group in 2019?")
     assert body["time_scope"]["start"] == "2019-01-01T00:00:00Z"
     assert body["answer"] == "Helena Varga"
 
 
 def test_yes_no_from_facts(client: httpx.Client, holders: list[str]) -> None:
-    yes = _ask(
+    yes = ask(
         client,
         question="Is Oskar Lindqvist the chief executive of Tarrow Mining Group?",
         as_of="2021-06-01T00:00:00Z",
     )
     assert yes["answer"].startswith("Yes")
-    no = _ask(
+    no = ask(
         client,
         question="Is Oskar Lindqvist the chief executive of Tarrow Mining Group?",
         as_of="2023-06-01T00:00:00Z",
@@ -110,7 +104,7 @@ def test_delete_newest_reopens_previous_holder(client: httpx.Client, holders: li
     # Runs last in this module: it removes the newest holder's document.
     assert client.delete(f"/v1/documents/{holders[2]}").status_code == 202
     wait_status(client, holders[2], "deleted")
-    body = _ask(client, question=QUESTION, as_of="2024-06-01T00:00:00Z")
+    body = ask(client, question=QUESTION, as_of="2024-06-01T00:00:00Z")
     assert body["answer"] == HOLDERS[1][1]
     assert all(not s.startswith(holders[2]) for f in body["facts"] for s in f["sources"])
     timeline = client.get("/v1/entities/Tarrow Mining Group/timeline").json()
@@ -136,7 +130,7 @@ def test_time_period_reflects_upload_within_seconds(client: httpx.Client) -> Non
         assert any(f["subject"] == "Mateo Quiroga" for f in body["facts"]), body
         assert "Mateo Quiroga" in body["summary"]
     assert time.monotonic() - started < 30
-    summary = _ask(client, question="What happened in May 2017?")
+    summary = ask(client, question="What happened in May 2017?")
     assert "Mateo Quiroga" in summary["answer"]
 
 

@@ -14,10 +14,9 @@ import pytest
 
 from app.core.security import hash_api_key
 from app.ingest.webhooks import sign_chronorag
-from tests.conftest import ServeProcess, serve_env, wait_status
+from tests.conftest import ServeProcess, assert_problem, serve_env, wait_status
 
 pytestmark = pytest.mark.e2e
-PROBLEM = "application/problem+json"
 
 ACME_KEY = "acme-key-" + uuid.uuid4().hex
 GLOBEX_KEY = "globex-key-" + uuid.uuid4().hex
@@ -80,14 +79,6 @@ def acme_doc(tenants_server: ServeProcess) -> str:
     return doc_id
 
 
-def _problem(resp: httpx.Response, status: int, needle: str = "") -> dict[str, Any]:
-    assert resp.status_code == status, resp.text
-    assert resp.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = resp.json()
-    assert body["status"] == status and needle in body["detail"], body
-    return body
-
-
 def _endpoints(doc_id: str) -> list[tuple[str, str, dict[str, Any] | None]]:
     return [
         ("GET", f"/v1/documents/{doc_id}", None),
@@ -119,7 +110,7 @@ def test_every_route_needs_a_valid_key(
     with httpx.Client(base_url=tenants_server.url, timeout=60, headers=headers) as anon:
         for method, path, body in _endpoints(acme_doc):
             resp = anon.request(method, path, json=body)
-            _problem(resp, 401)
+            assert_problem(resp, 401)
         assert anon.get("/healthz").status_code == 200
     with _client(tenants_server, ACME_KEY) as acme:
         assert acme.get(f"/v1/documents/{acme_doc}").json()["status"] == "indexed"
@@ -143,7 +134,9 @@ def test_other_tenants_document_is_not_found(
         ("DELETE", None),
         ("PUT", {"text": "Globex overwrites Acme's note."}),
     ):
-        problem = _problem(globex.request(method, f"/v1/documents/{acme_doc}", json=body), 404)
+        problem = assert_problem(
+            globex.request(method, f"/v1/documents/{acme_doc}", json=body), 404
+        )
         assert "Solbakken" not in json.dumps(problem)
     status = acme.get(f"/v1/documents/{acme_doc}").json()
     assert status["status"] == "indexed" and status["version"] == 1
@@ -183,7 +176,7 @@ def test_graph_endpoints_are_confined_to_the_tenant(
         time.sleep(0.2)
     assert resp.status_code == 200, resp.text
     assert resp.json()["facts"], resp.json()
-    _problem(globex.get(path), 404)
+    assert_problem(globex.get(path), 404)
     period = acme.get("/v1/time/2019")
     assert period.status_code == 200 and "Solbakken" in period.text
     theirs = globex.get("/v1/time/2019")
@@ -219,13 +212,13 @@ def test_webhook_writes_into_its_sources_tenant(
     body = json.dumps({"id": doc_id, "text": "The Halvorsen board met in Bergen."}).encode()
     with httpx.Client(base_url=tenants_server.url, timeout=60) as anon:
         # Globex's secret does not open Acme's feed; API keys do not replace a signature.
-        _problem(
+        assert_problem(
             anon.post(
                 "/v1/webhooks/acme-feed", content=body, headers=_signed(body, GLOBEX_FEED_SECRET)
             ),
             401,
         )
-        _problem(
+        assert_problem(
             anon.post(
                 "/v1/webhooks/acme-feed",
                 content=body,
@@ -239,7 +232,7 @@ def test_webhook_writes_into_its_sources_tenant(
         )
         assert resp.status_code == 202, resp.text
     wait_status(acme, doc_id, "indexed")
-    _problem(globex.get(f"/v1/documents/{doc_id}"), 404)
+    assert_problem(globex.get(f"/v1/documents/{doc_id}"), 404)
 
 
 def test_idempotency_keys_are_scoped_per_tenant(acme: httpx.Client, globex: httpx.Client) -> None:

@@ -12,10 +12,9 @@ import httpx
 import pytest
 
 from app.ingest.webhooks import sign_chronorag, sign_github
-from tests.conftest import GITHUB_WEBHOOK_SECRET, WEBHOOK_SECRET, wait_status
+from tests.conftest import GITHUB_WEBHOOK_SECRET, WEBHOOK_SECRET, assert_problem, wait_status
 
 pytestmark = pytest.mark.e2e
-PROBLEM = "application/problem+json"
 
 
 def _doc(text: str = "The Veltmoor lighthouse was relit after a decade dark.") -> dict[str, Any]:
@@ -65,14 +64,6 @@ def _post(
     return client.post(f"/v1/webhooks/{source}", content=body, headers=headers), body, headers
 
 
-def _problem(resp: httpx.Response, status: int, needle: str) -> None:
-    assert resp.status_code == status, resp.text
-    assert resp.headers["content-type"] == PROBLEM
-    body = resp.json()
-    assert body["status"] == status and body["title"]
-    assert needle in body["detail"], body
-
-
 def _absent(client: httpx.Client, *doc_ids: str) -> None:
     for doc_id in doc_ids:
         assert client.get(f"/v1/documents/{doc_id}").status_code == 404, doc_id
@@ -109,24 +100,24 @@ def test_invalid_document_in_batch_records_nothing(client: httpx.Client) -> None
     good, bad = _doc(), _doc()
     del bad["text"]
     resp, _, _ = _post(client, {"documents": [good, bad]})
-    _problem(resp, 422, "documents.1.text")
+    assert_problem(resp, 422, "documents.1.text")
     empty = _doc(text="   ")
     resp, _, _ = _post(client, {"documents": [good, empty]})
-    _problem(resp, 422, "documents.1.text: must be a non-empty")
+    assert_problem(resp, 422, "documents.1.text: must be a non-empty")
     _absent(client, good["id"], bad["id"], empty["id"])
 
 
 def test_version_is_not_accepted(client: httpx.Client) -> None:
     doc = {**_doc(), "version": 4}
     resp, _, _ = _post(client, doc)
-    _problem(resp, 422, "version")
+    assert_problem(resp, 422, "version")
     _absent(client, doc["id"])
 
 
 def test_batch_over_limit_is_refused(client: httpx.Client) -> None:
     docs = [_doc(f"tiny {n}") for n in range(101)]
     resp, _, _ = _post(client, {"documents": docs})
-    _problem(resp, 413, "CHRONORAG_WEBHOOK_MAX_BATCH")
+    assert_problem(resp, 413, "CHRONORAG_WEBHOOK_MAX_BATCH")
     _absent(client, docs[0]["id"])
 
 
@@ -134,18 +125,18 @@ def test_bad_signature_is_unauthorized(client: httpx.Client) -> None:
     doc = _doc()
     body = json.dumps(doc).encode()
     headers = _signed(body, secret="not-the-secret")
-    _problem(
+    assert_problem(
         client.post("/v1/webhooks/newswire", content=body, headers=headers), 401, "does not match"
     )
     headers = _signed(body)
     tampered = body.replace(b"relit", b"razed")
-    _problem(
+    assert_problem(
         client.post("/v1/webhooks/newswire", content=tampered, headers=headers),
         401,
         "does not match",
     )
     del headers["X-Chronorag-Signature"]
-    _problem(
+    assert_problem(
         client.post("/v1/webhooks/newswire", content=body, headers=headers),
         401,
         "missing X-Chronorag-Signature",
@@ -156,9 +147,9 @@ def test_bad_signature_is_unauthorized(client: httpx.Client) -> None:
 def test_stale_timestamp_is_unauthorized(client: httpx.Client) -> None:
     doc = _doc()
     resp, _, _ = _post(client, doc, timestamp=int(time.time()) - 301)
-    _problem(resp, 401, "tolerance is 300 s")
+    assert_problem(resp, 401, "tolerance is 300 s")
     resp, _, _ = _post(client, doc, timestamp=int(time.time()) + 3600)
-    _problem(resp, 401, "away from the server clock")
+    assert_problem(resp, 401, "away from the server clock")
     _absent(client, doc["id"])
 
 
@@ -167,16 +158,18 @@ def test_replayed_delivery_conflicts(client: httpx.Client) -> None:
     resp, body, headers = _post(client, doc)
     assert resp.status_code == 202
     # The same request again, byte for byte.
-    _problem(
+    assert_problem(
         client.post("/v1/webhooks/newswire", content=body, headers=headers), 409, "already received"
     )
     # The captured request under a fresh delivery id: the signature gives it away.
     replay = {**headers, "X-Chronorag-Delivery": uuid.uuid4().hex}
-    _problem(client.post("/v1/webhooks/newswire", content=body, headers=replay), 409, "replay")
+    assert_problem(
+        client.post("/v1/webhooks/newswire", content=body, headers=replay), 409, "replay"
+    )
     # A newly signed request that reuses the delivery id, with other content: nothing recorded.
     other = _doc()
     resp, _, _ = _post(client, other, delivery=headers["X-Chronorag-Delivery"])
-    _problem(resp, 409, headers["X-Chronorag-Delivery"])
+    assert_problem(resp, 409, headers["X-Chronorag-Delivery"])
     _absent(client, other["id"])
     assert client.get(f"/v1/documents/{doc['id']}").json()["version"] == 1
 
@@ -202,7 +195,7 @@ def test_delivery_left_pending_by_a_killed_process_is_retried(
     with redis.Redis.from_url(redis_url) as r:
         r.set(key, "pending:dead-process", px=1500)
     resp, _, _ = _post(client, {"documents": docs}, delivery=delivery)
-    _problem(resp, 503, "being recorded")
+    assert_problem(resp, 503, "being recorded")
     assert int(resp.headers["Retry-After"]) >= 1
     _absent(client, docs[0]["id"])
     time.sleep(1.6)
@@ -213,7 +206,7 @@ def test_delivery_left_pending_by_a_killed_process_is_retried(
     # The sender retries once more (say its connection broke before the 202): a 409 now, and
     # re-sending the undated, id-less document on its own is a no-op, not a second document.
     resp, _, _ = _post(client, {"documents": docs}, delivery=delivery)
-    _problem(resp, 409, "already received")
+    assert_problem(resp, 409, "already received")
     resp, _, _ = _post(client, docs[1])
     assert resp.status_code == 202 and resp.json()[0]["id"] == first[1], resp.text
     assert resp.json()[0]["version"] == 1
@@ -234,7 +227,7 @@ def test_missing_delivery_id_is_bad_request(client: httpx.Client) -> None:
     body = json.dumps(doc).encode()
     headers = _signed(body)
     del headers["X-Chronorag-Delivery"]
-    _problem(
+    assert_problem(
         client.post("/v1/webhooks/newswire", content=body, headers=headers),
         400,
         "X-Chronorag-Delivery",
@@ -244,17 +237,17 @@ def test_missing_delivery_id_is_bad_request(client: httpx.Client) -> None:
 
 def test_unknown_source_is_not_found(client: httpx.Client) -> None:
     resp, _, _ = _post(client, _doc(), source="nobody")
-    _problem(resp, 404, "webhook source 'nobody' is not configured")
+    assert_problem(resp, 404, "webhook source 'nobody' is not configured")
 
 
 def test_wrong_content_type_and_malformed_json(client: httpx.Client) -> None:
     body = b"text=hello"
     headers = {**_signed(body), "content-type": "application/x-www-form-urlencoded"}
-    _problem(
+    assert_problem(
         client.post("/v1/webhooks/newswire", content=body, headers=headers), 415, "application/json"
     )
     body = b'{"text": "x"'
-    _problem(
+    assert_problem(
         client.post("/v1/webhooks/newswire", content=body, headers=_signed(body)),
         400,
         "not valid JSON",
@@ -268,16 +261,18 @@ def test_github_mode(client: httpx.Client) -> None:
     resp = client.post("/v1/webhooks/gh", content=body, headers=headers)
     assert resp.status_code == 202, resp.text
     assert resp.json()[0]["id"] == doc["id"]
-    _problem(client.post("/v1/webhooks/gh", content=body, headers=headers), 409, "already received")
+    assert_problem(
+        client.post("/v1/webhooks/gh", content=body, headers=headers), 409, "already received"
+    )
     # GitHub signs no timestamp: the chronorag scheme, or another secret, does not pass.
     other = _doc()
     other_body = json.dumps(other).encode()
-    _problem(
+    assert_problem(
         client.post("/v1/webhooks/gh", content=other_body, headers=_signed(other_body)),
         401,
         "X-Hub-Signature-256",
     )
-    _problem(
+    assert_problem(
         client.post(
             "/v1/webhooks/gh", content=other_body, headers=_github(other_body, secret="wrong")
         ),

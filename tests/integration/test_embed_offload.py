@@ -83,6 +83,11 @@ def rig(tmp_path: Path, redis_url: str, embedder: Any) -> Iterator[Rig]:
     finally:
         worker.stop(in_sighandler=False)
         thread.join(10)
+        # A started worker marks the whole process as "inside a worker" (result.get() then
+        # refuses to block); later tests in this process are not.
+        from celery._state import _set_task_join_will_block
+
+        _set_task_join_will_block(False)
         runtime.install(previous)  # type: ignore[arg-type]
         offloading.close()
         services.close()
