@@ -39,7 +39,7 @@ class ConsumerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
-    def start(self) -> None:
+    def start(self, wait: bool = True) -> None:
         cmd = [
             sys.executable,
             "-m",
@@ -53,6 +53,8 @@ class ConsumerProcess:
             cmd, cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT
         )
         self.starts += 1
+        if not wait:
+            return
 
         def reading() -> bool:
             assert self.proc is not None and self.proc.poll() is None, self.log.read_text()[-3000:]
@@ -105,6 +107,7 @@ def test_kill_stream_consumer_between_record_and_ack(
     bad = 0
     n = 0
     recorded_unacked: list[int] = []
+    aimed_landed = 0
 
     def add(count: int) -> None:
         nonlocal n, bad
@@ -123,10 +126,20 @@ def test_kill_stream_consumer_between_record_and_ack(
             )
 
     try:
-        for _ in range(KILLS):
+        for life in range(KILLS):
             add(PER_LIFE)
-            consumer.start()
-            time.sleep(rng.uniform(0.05, 0.35))
+            queued_before = r.llen(queue)
+            aimed = life % 2 == 0
+            consumer.start(wait=not aimed)
+            if aimed:
+                # Aimed kill: right after the k-th ingest task of this life is queued. Each task
+                # is sent just after its entry was recorded, and the batch is acknowledged only
+                # after all of its entries are, so this lands inside the record-to-XACK window
+                # whatever the machine's speed (a timed kill alone can miss it everywhere).
+                target = queued_before + rng.randint(1, 8)
+                wait_until(lambda: r.llen(queue) >= target, 60, "a recorded entry", 0.0005)  # noqa: B023
+            else:
+                time.sleep(rng.uniform(0.05, 0.35))
             dead_name = f"{socket.gethostname()}-{consumer.pid}"
             consumer.kill()
             # Which of the dead consumer's unacknowledged entries had already been recorded?
@@ -140,6 +153,7 @@ def test_kill_stream_consumer_between_record_and_ack(
                     hits += 1
             view.engine.close()
             recorded_unacked.append(hits)
+            aimed_landed += bool(aimed and hits)
         consumer.start()  # the last one runs until the stream is drained
 
         def drained() -> bool:
@@ -167,11 +181,12 @@ def test_kill_stream_consumer_between_record_and_ack(
     stats = re.findall(r"stopped: (.*)", log)[-1]
     r.delete(stream, f"{stream}:dead", queue)
     r.close()
-    assert sum(recorded_unacked) > 0, "no kill landed between record and XACK"
+    assert aimed_landed > 0, "no aimed kill landed between record and XACK"
     fault_summary(
         f"kills={KILLS} restarts={consumer.starts - 1} entries={n} docs={len(valid)} "
         f"dead_letters={bad} kills_between_record_and_ack="
-        f"{sum(1 for h in recorded_unacked if h)} recorded_unacked_entries="
+        f"{sum(1 for h in recorded_unacked if h)} (aimed: {aimed_landed}/{(KILLS + 1) // 2}) "
+        f"recorded_unacked_entries="
         f"{sum(recorded_unacked)} reclaimed={reclaimed} ingest_tasks={len(tasks)} "
         f"(duplicates are no-ops) last_consumer: {stats} "
         f"seconds={time.monotonic() - started:.0f}"
