@@ -6,8 +6,10 @@ XACKs it in one call, so a crash in between leaves the batch pending; another co
 one after a restart) takes it over with XAUTOCLAIM once it has been idle for
 ``stream_reclaim_idle_ms`` and records it again. That second pass creates nothing new: ids and
 ``published_at`` default to values derived from the entry itself, so the content hash is the
-same and ``submit`` answers "unchanged". Malformed entries never block the stream: they are
-copied to ``<stream_name>:dead`` with the reason and acknowledged in one transaction.
+same and ``submit`` answers "unchanged" (sending the ingest task again if the record is still
+pending, in case the crash came before the first was sent). Malformed entries never block the
+stream: they are copied to ``<stream_name>:dead`` with the reason and acknowledged in one
+transaction.
 
 Runs as a thread of ``chronorag serve`` (the Node starts it when Redis is configured) or as the
 standalone ``chronorag stream-consumer`` process of the distributed topology.
@@ -364,22 +366,9 @@ class StreamConsumer:
             return "retry"
         if accepted.unchanged:
             self.stats.unchanged += 1
-            if delivered > 1 and accepted.status == "pending":
-                # The earlier delivery may have died between recording and enqueueing; a
-                # duplicate task is a no-op, a missing one would wait for the reconciler.
-                self._redispatch(item.tenant, accepted.doc_id, accepted.version)
         else:
             self.stats.recorded += 1
         return "ack"
-
-    def _redispatch(self, tenant: str, doc_id: str, version: int) -> None:
-        """Best effort: the document is recorded, so if this fails the reconciler sends it."""
-        try:
-            self.dispatcher.ingest(tenant, doc_id, version)
-        except Exception as exc:
-            log.warning(
-                "re-dispatch of %s v%d failed (%s); the reconciler will", doc_id, version, exc
-            )
 
     def dead_letter(
         self, entry_id: str, fields: Mapping[Any, Any], reason: str, delivered: int = 1

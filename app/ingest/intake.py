@@ -97,54 +97,69 @@ class IntakeService:
         """Record a new document or a new version of one, then enqueue its ingestion.
 
         Re-sending identical content under the same id is a no-op version-wise, so a client
-        retry after a lost response creates nothing new. A document sent without
-        ``published_at`` is dated at its first receipt and keeps that date while its content
-        is re-sent unchanged.
+        retry after a lost response creates nothing new; but while the record is still
+        ``pending`` its ingest task is sent again (see ``_redispatch_unchanged``). A document
+        sent without ``published_at`` is dated at its first receipt and keeps that date while
+        its content is re-sent unchanged.
         """
         doc = self.validate(doc)
-        now = utcnow()
         doc_id = doc.doc_id or new_doc_id(doc.text, doc.published_at)
         with self._locker.hold(f"doc:{tenant}:{doc_id}"):
-            current = self._documents.get(tenant, doc_id)
-            if current is None and must_exist:
-                raise NotFound(f"document {doc_id!r} does not exist")
-            live = current is not None and current.status not in ("deleted", "deleting")
-            published_at = doc.published_at or (current.published_at if current and live else now)
-            digest = content_hash(doc, published_at)
-            if current is not None and live and current.content_hash == digest:
-                if doc.version is not None and doc.version != current.version:
-                    raise Conflict(
-                        f"document {doc_id!r} is at version {current.version} with this content"
-                    )
-                return Accepted(doc_id, current.version, current.status, unchanged=True)
-            version = 1 if current is None else current.version + 1
-            if doc.version is not None:
-                if current is not None and doc.version <= current.version:
-                    raise Conflict(
-                        f"document {doc_id!r} is already at version {current.version}; "
-                        f"version {doc.version} is stale (send {current.version + 1} or omit it)"
-                    )
-                version = doc.version
-            record = DocumentRecord(
-                tenant=tenant,
-                doc_id=doc_id,
-                version=version,
-                text=doc.text,
-                content_hash=digest,
-                published_at=published_at,
-                created_at=current.created_at if current else now,
-                updated_at=now,
-                status="pending",
-                indexed_version=current.indexed_version if current and live else 0,
-                indexed_at=current.indexed_at if current and live else None,
-                chunks=current.chunks if current and live else 0,
-                title=doc.title,
-                url=doc.url,
-                source=doc.source,
-                metadata=doc.metadata,
-            )
-            self._documents.put(record)
-        self._dispatch_ingest(tenant, doc_id, version)
+            accepted = self._record(tenant, doc_id, doc, must_exist=must_exist)
+        if not accepted.unchanged:
+            self._dispatch_ingest(tenant, doc_id, accepted.version)
+        elif accepted.status == "pending":
+            self._redispatch_unchanged(tenant, doc_id, accepted.version)
+        return accepted
+
+    def _record(
+        self, tenant: str, doc_id: str, doc: DocumentInput, *, must_exist: bool
+    ) -> Accepted:
+        """Write the new version's record, or find the content already recorded.
+
+        The caller holds the document's lock: read, compare and write must not interleave
+        with another writer of the same document.
+        """
+        now = utcnow()
+        current = self._documents.get(tenant, doc_id)
+        if current is None and must_exist:
+            raise NotFound(f"document {doc_id!r} does not exist")
+        live = current is not None and current.status not in ("deleted", "deleting")
+        published_at = doc.published_at or (current.published_at if current and live else now)
+        digest = content_hash(doc, published_at)
+        if current is not None and live and current.content_hash == digest:
+            if doc.version is not None and doc.version != current.version:
+                raise Conflict(
+                    f"document {doc_id!r} is at version {current.version} with this content"
+                )
+            return Accepted(doc_id, current.version, current.status, unchanged=True)
+        version = 1 if current is None else current.version + 1
+        if doc.version is not None:
+            if current is not None and doc.version <= current.version:
+                raise Conflict(
+                    f"document {doc_id!r} is already at version {current.version}; "
+                    f"version {doc.version} is stale (send {current.version + 1} or omit it)"
+                )
+            version = doc.version
+        record = DocumentRecord(
+            tenant=tenant,
+            doc_id=doc_id,
+            version=version,
+            text=doc.text,
+            content_hash=digest,
+            published_at=published_at,
+            created_at=current.created_at if current else now,
+            updated_at=now,
+            status="pending",
+            indexed_version=current.indexed_version if current and live else 0,
+            indexed_at=current.indexed_at if current and live else None,
+            chunks=current.chunks if current and live else 0,
+            title=doc.title,
+            url=doc.url,
+            source=doc.source,
+            metadata=doc.metadata,
+        )
+        self._documents.put(record)
         return Accepted(doc_id, version, "pending")
 
     def _dispatch_ingest(self, tenant: str, doc_id: str, version: int) -> None:
@@ -153,6 +168,32 @@ class IntakeService:
         except Unavailable:
             log.warning(
                 "queue unavailable; %s v%d stays pending for the reconciler", doc_id, version
+            )
+
+    def _redispatch_unchanged(self, tenant: str, doc_id: str, version: int) -> None:
+        """Send the ingest task of a re-submitted, still pending version again; best effort.
+
+        The earlier submission may have died between recording and enqueueing (a killed
+        process, a cut connection), and its sender's retry is the earliest sign of that; without
+        this the document waits for the reconciler (``reconcile_stale_after_s`` and more).
+        It is sent on every such retry, however recent the record. A duplicate is cheap: the
+        pipeline skips a version already indexed and ignores one no longer the newest, so it
+        costs a message and a record read (two copies running at the same moment both do the
+        work, harmlessly: point ids are deterministic). An age threshold would have to sit below
+        a client's retry delay yet above a normal queue wait, and looking for the task in the
+        queue means reading the whole queue on the request path, which is the reconciler's job.
+        Backpressure still bounds the duplicates: every intake path checks the backlog first.
+        A failure here must not fail the retry, since the record is durable and already
+        accepted and the reconciler will send it.
+        """
+        try:
+            self._dispatcher.ingest(tenant, doc_id, version)
+        except Exception as exc:  # any failure: the reconciler covers it
+            log.warning(
+                "re-dispatch of unchanged %s v%d failed (%s); left for the reconciler",
+                doc_id,
+                version,
+                exc,
             )
 
     def request_delete(self, tenant: str, doc_id: str) -> DocumentRecord:

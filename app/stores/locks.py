@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, Protocol
 
@@ -40,6 +40,32 @@ class LocalLocker:
 LEASE_S = 15.0
 
 
+@contextmanager
+def lease_renewed(extend: Callable[[], bool], lease_s: float) -> Iterator[None]:
+    """Call ``extend`` every third of ``lease_s`` from a background thread while the ``with``
+    block runs; the one renewal loop behind Redis locks and in-progress claims.
+
+    A third leaves two renewal chances before a lease can run out under a live holder, while a
+    killed holder (whose thread dies with it) frees the lease within ``lease_s``. ``extend``
+    returns False once there is nothing left worth renewing, which ends the thread early; so
+    does an exception, so ``extend`` handles the failures it expects. The thread is a daemon
+    and is never joined: leaving the block only signals it, so a renewal in flight cannot delay
+    the holder.
+    """
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(lease_s / 3):
+            if not extend():
+                return
+
+    threading.Thread(target=renew, name="lease-renewer", daemon=True).start()
+    try:
+        yield
+    finally:
+        done.set()
+
+
 class RedisLocker:
     """Redis locks with a short, renewed lease, so a killed holder cannot wedge a key for long."""
 
@@ -60,22 +86,18 @@ class RedisLocker:
             raise Unavailable(f"Redis unavailable for locking: {exc}") from exc
         if not acquired:
             raise Unavailable(f"timed out waiting for lock {key!r}")
-        done = threading.Event()
-        renewer = threading.Thread(target=self._renew, args=(lock, done), daemon=True)
-        renewer.start()
+
+        def extend() -> bool:
+            try:
+                lock.reacquire()
+            except redis.RedisError:  # lost (LockNotOwnedError), or Redis is down
+                return False
+            return True
+
         try:
-            yield
+            with lease_renewed(extend, self._lease_s):
+                yield
         finally:
-            done.set()
             # Lost, or Redis is down: either way the lease runs out by itself.
             with suppress(redis.RedisError):
                 lock.release()
-
-    def _renew(self, lock: Any, done: threading.Event) -> None:
-        import redis
-
-        while not done.wait(self._lease_s / 3):
-            try:
-                lock.reacquire()
-            except redis.RedisError:
-                return

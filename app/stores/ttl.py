@@ -14,7 +14,7 @@ from contextlib import contextmanager, suppress
 from typing import Any, Protocol
 
 from app.core.errors import ChronoragError, Unavailable
-from app.stores.locks import LEASE_S
+from app.stores.locks import LEASE_S, lease_renewed
 
 # Compare-and-set / compare-and-delete: only the holder of a claim may finish or drop it.
 _REPLACE_IF = """
@@ -145,21 +145,17 @@ def renewing(
     background thread until the ``with`` block ends; a dead holder stops renewing and the
     claims expire within ``lease_s``.
     """
-    done = threading.Event()
+    live = list(keys)
 
-    def renew() -> None:
-        live = list(keys)
-        while live and not done.wait(lease_s / 3):
-            with suppress(ChronoragError):  # Redis away: the leases simply run out
-                # A claim finished, dropped or taken over needs no keeping alive.
-                live = [k for k in live if store.replace_if(k, value, value, lease_s)]
+    def extend() -> bool:
+        nonlocal live
+        with suppress(ChronoragError):  # Redis away: the leases simply run out
+            # A claim finished, dropped or taken over needs no keeping alive.
+            live = [k for k in live if store.replace_if(k, value, value, lease_s)]
+        return bool(live)
 
-    renewer = threading.Thread(target=renew, name="lease-renewer", daemon=True)
-    renewer.start()
-    try:
+    with lease_renewed(extend, lease_s):
         yield
-    finally:
-        done.set()
 
 
 def build_ttl_store(redis_client: Any | None) -> TtlStore:

@@ -1,5 +1,6 @@
 """Intake guards on real Redis: the TTL-store contract over both backends, idempotency under
-concurrency, and the broker backlog that backpressure reads."""
+concurrency, leases renewed while held (locks and claims), and the broker backlog that
+backpressure reads."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from typing import Any
 import pytest
 import redis
 
-from app.core.errors import Conflict
+from app.core.errors import Conflict, Unavailable
 from app.core.settings import Settings
 from app.ingest.idempotency import IdempotencyService, StoredResponse
-from app.stores.ttl import LocalTtlStore, RedisTtlStore, TtlStore
+from app.stores.locks import RedisLocker
+from app.stores.ttl import LocalTtlStore, RedisTtlStore, TtlStore, renewing
 from workers.celery_app import create_celery
 from workers.dispatch import CeleryDispatcher
 
@@ -107,6 +109,38 @@ def test_idempotent_action_runs_once_across_threads(store: TtlStore) -> None:
         t.join()
     assert len(calls) == 1 and outcomes.count("ran") == 1
     assert service.execute("t", "k", "fp", action).replayed
+
+
+def test_renewing_keeps_claims_past_their_lease_until_the_block_ends(store: TtlStore) -> None:
+    held, finished = _key(), _key()
+    assert store.claim(held, "pending", 0.6) and store.claim(finished, "pending", 0.6)
+    with renewing(store, [held, finished], "pending", lease_s=0.6):
+        assert store.replace_if(finished, "pending", "done", 5)  # no longer renewed
+        time.sleep(1.5)  # two and a half leases
+        assert store.get(held) == "pending"
+        assert store.get(finished) == "done"
+    time.sleep(0.8)
+    assert store.get(held) is None  # no holder: the lease ran out
+
+
+def test_redis_lock_is_kept_past_its_lease_while_held(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    prefix = f"chronorag-test-lock:{uuid.uuid4().hex}:"
+    holder = RedisLocker(client, prefix=prefix, lease_s=0.6)
+    rival = RedisLocker(client, prefix=prefix, lease_s=0.6)
+    try:
+        with holder.hold("doc"):
+            time.sleep(1.5)  # two and a half leases
+            with (
+                pytest.raises(Unavailable, match="timed out waiting for lock 'doc'"),
+                rival.hold("doc", timeout_s=0.2),
+            ):
+                pass
+        with rival.hold("doc", timeout_s=0.2):  # released on leaving the block
+            pass
+    finally:
+        client.delete(f"{prefix}doc")
+        client.close()
 
 
 def _settings(**kw: Any) -> Settings:

@@ -217,6 +217,29 @@ def test_entry_recorded_but_not_acked_is_reclaimed_without_a_new_version(rig: Ri
     assert all(v == 1 for _, v in versions) and len(versions) == 2
 
 
+class CrashBeforeEnqueue(CrashAfterRecord):
+    """Dies after the record is durable and before its task is sent (as kill -9 there)."""
+
+    def ingest(self, tenant: str, doc_id: str, version: int) -> None:
+        raise SimulatedCrash
+
+
+def test_entry_recorded_but_never_enqueued_gets_its_task_when_reclaimed(rig: Rig) -> None:
+    stream = rig.settings.stream_name
+    rig.client.xadd(stream, {"id": "crash-2", "text": "Recorded, then the process died."})
+    crashing = rig.consumer("dies", dispatcher=CrashBeforeEnqueue(rig.dispatcher))
+    crashing.ensure_group()
+    with pytest.raises(SimulatedCrash):
+        crashing.poll_once()
+    assert rig.documents.get("default", "crash-2") is not None and rig.queued() == []
+
+    time.sleep(0.2)  # past stream_reclaim_idle_ms
+    survivor = rig.consumer("survivor")
+    assert survivor.reclaim() == 1
+    assert rig.pending() == 0 and survivor.stats.unchanged == 1
+    assert rig.queued() == [("chronorag.ingest_document", ["default", "crash-2", 1])]
+
+
 class BrokenLocker:
     """A lock implementation with a bug: fails before anything is recorded, every time."""
 
