@@ -15,6 +15,11 @@ from app.retrieval.scope import TimeScope
 from app.stores.engines import Hit
 
 RRF_K = 60
+#: Each ranked list is this many times deeper than the evidence wanted (at least 40). Four was
+#: the first guess; two gave the same answers on the dev questions (MC 0.719 vs 0.720, evidence
+#: recall@5 0.898 vs 0.897) and a third less search time at 100k chunks, where deeper lists cost
+#: payload transfer and Python conversion of every hit.
+DEPTH_PER_RESULT = 2
 RECENCY_WEIGHT = 0.3
 
 
@@ -65,7 +70,7 @@ class ChunkRetriever:
             published_before_ts=to_ts(cutoff) if cutoff else None,
             published_after_ts=None,
         )
-        depth = max(40, top_k * 4)
+        depth = max(40, top_k * DEPTH_PER_RESULT)
         chunks = stores.chunks
         requests = [
             chunks.dense(query_vector, where, depth),
