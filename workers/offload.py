@@ -29,7 +29,7 @@ import redis
 from celery import Celery
 
 from app.core.errors import Unavailable
-from app.ingest.embedding import Embedder
+from app.ingest.embedding import ModelTokenizer
 
 EMBED_TASK = "chronorag.embed_texts"
 REPLY_PREFIX = "chronorag:embed-reply:"
@@ -62,11 +62,12 @@ class QueueEmbedder:
     """An ``Embedder`` whose forward passes run on whichever worker consumes ``queue``.
 
     Token counting (for chunk packing) and the model's metadata stay local: they need only the
-    tokenizer, and a round trip per sentence would cost more than the count.
+    tokenizer (``SentenceTransformerTokenizer``, no weights), and a round trip per sentence would
+    cost more than the count.
     """
 
     def __init__(
-        self, celery: Celery, redis_url: str, queue: str, local: Embedder, timeout_s: float
+        self, celery: Celery, redis_url: str, queue: str, local: ModelTokenizer, timeout_s: float
     ) -> None:
         self._celery = celery
         self._redis = redis.Redis.from_url(redis_url)

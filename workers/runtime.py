@@ -10,10 +10,10 @@ import threading
 from dataclasses import dataclass
 
 from app.core.dispatch import Dispatcher
-from app.core.services import Services, build_embedder, build_services
+from app.core.services import Services, build_services
 from app.core.settings import get_settings
 from app.graph_index import Graph, build_graph
-from app.ingest.embedding import Embedder
+from app.ingest.embedding import Embedder, SentenceTransformerTokenizer
 from app.ingest.pipeline import IngestPipeline
 from workers.offload import QueueEmbedder
 
@@ -59,12 +59,12 @@ def get_runtime() -> Runtime:
             settings = get_settings()
             dispatcher = CeleryDispatcher(current_app, settings.celery_queue)
             embedder: Embedder | None = None
-            if settings.embedding_offload:
+            if settings.embedding_offload:  # the model runs on the embed workers: no torch here
                 embedder = QueueEmbedder(
                     current_app,
                     settings.redis_url or "",
                     settings.embed_queue,
-                    build_embedder(settings),
+                    SentenceTransformerTokenizer(settings.embedding_model),
                     settings.embed_timeout_s,
                 )
             services = build_services(settings, embedder=embedder)

@@ -62,27 +62,6 @@ class BatcherStats:
         }
 
 
-def length_groups(texts: Sequence[str]) -> list[list[int]]:
-    """Indices of ``texts`` grouped by length, each group encoded by its own call.
-
-    A model pads every text of a minibatch to the longest one. A batch that mixes 200-piece
-    chunks with 10-piece fact statements would pay chunk price for every fact (with fact
-    extraction on, three quarters of the texts are facts), so texts more than about twice as
-    long as the shortest of their group start a new group.
-    """
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    groups: list[list[int]] = []
-    current: list[int] = []
-    for i in order:
-        if current and len(texts[i]) > 2 * len(texts[current[0]]) + 64:
-            groups.append(current)
-            current = []
-        current.append(i)
-    if current:
-        groups.append(current)
-    return groups
-
-
 class EmbeddingBatcher:
     """An ``Embedder`` that coalesces concurrent ``embed_documents`` calls into shared batches.
 
@@ -90,8 +69,10 @@ class EmbeddingBatcher:
         * A caller gets back exactly its own rows, in its own order, whatever it was batched
           with; a request larger than ``max_batch`` is split into parts that may land in
           different batches and is reassembled.
-        * No ``encode`` call gets more than ``max_batch`` texts; a batch is encoded in length
-          groups (``length_groups``) so short texts are not padded to long ones.
+        * A batch is one ``embed_documents`` call on the wrapped embedder, of at most
+          ``max_batch`` texts: one task per batch when that embedder is the embed queue
+          (``workers.offload``). The model embedder splits it into length groups itself
+          (``length_groups``), so short texts are not padded to long ones.
         * A batch waits for more callers at most ``max_wait_s`` after its first text arrived;
           while the model is busy, new requests queue and form the next batch, so under load
           nothing waits on the timer.
@@ -235,16 +216,11 @@ class EmbeddingBatcher:
         texts = [t for part in batch for t in part.texts]
         started = time.perf_counter()
         try:
-            vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-            for group in length_groups(texts):
-                got = np.asarray(
-                    self._inner.embed_documents([texts[i] for i in group]), dtype=np.float32
+            vectors = np.asarray(self._inner.embed_documents(texts), dtype=np.float32)
+            if vectors.shape[0] != len(texts):
+                raise RuntimeError(
+                    f"embedder returned {vectors.shape[0]} vectors for {len(texts)} texts"
                 )
-                if got.shape[0] != len(group):
-                    raise RuntimeError(
-                        f"embedder returned {got.shape[0]} vectors for {len(group)} texts"
-                    )
-                vectors[group] = got
             offset = 0
             for part in batch:
                 part.result = vectors[offset : offset + len(part.texts)]

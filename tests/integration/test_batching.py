@@ -115,20 +115,51 @@ def test_an_error_reaches_only_the_callers_of_its_batch(embedder) -> None:  # ty
         batcher.close()
 
 
-def test_short_and_long_texts_are_encoded_apart(embedder) -> None:  # type: ignore[no-untyped-def]
+def _record_encodes(embedder, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    """Record the texts of every ``encode`` call of the real model from now on."""
+    calls: list[list[str]] = []
+    model = embedder.sentence_transformer
+    encode = model.encode
+
+    def recording(texts, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(list(texts))
+        return encode(texts, **kwargs)
+
+    monkeypatch.setattr(model, "encode", recording)
+    return calls
+
+
+def test_a_mixed_batch_is_one_call_that_the_model_encodes_in_length_groups(  # type: ignore[no-untyped-def]
+    embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     long_texts = [" ".join(TEXTS[i : i + 4]) for i in range(0, 12, 4)]  # ~260 characters
     facts = [f"Person {i} chair Company {i}" for i in range(6)]
     mixed = [facts[0], long_texts[0], facts[1], facts[2], long_texts[1], *facts[3:], long_texts[2]]
+    alone = np.stack([embedder.embed_documents([t])[0] for t in mixed])
+    encodes = _record_encodes(embedder, monkeypatch)
     rec = Recording(embedder)
     batcher = EmbeddingBatcher(rec, max_batch=16, max_wait_s=0.0)
     try:
         got = batcher.embed_documents(mixed)
     finally:
         batcher.close()
-    # One batch, encoded as two length groups: facts are not padded to chunk length.
-    assert sorted(map(sorted, rec.batches)) == sorted([sorted(facts), sorted(long_texts)])
-    np.testing.assert_allclose(got, embedder.embed_documents(mixed), atol=2e-5)
+    # The batcher hands the whole batch over in one call (one task when the embedder is the
+    # embed queue), lengths mixed and in order ...
+    assert rec.batches == [mixed]
     assert batcher.stats.batches == 1
+    # ... and the model encodes it as two length groups: facts are not padded to chunk length.
+    assert sorted(map(sorted, encodes)) == sorted([sorted(facts), sorted(long_texts)])
+    # Each row is its own text's embedding, whatever group it was encoded in.
+    np.testing.assert_allclose(got, alone, atol=2e-5)
+
+    # Bounded: a smaller max_batch cuts the request in order, never by length.
+    rec = Recording(embedder)
+    batcher = EmbeddingBatcher(rec, max_batch=4, max_wait_s=0.0)
+    try:
+        np.testing.assert_allclose(batcher.embed_documents(mixed), alone, atol=2e-5)
+    finally:
+        batcher.close()
+    assert rec.batches == [mixed[0:4], mixed[4:8], mixed[8:]]
 
 
 def test_query_embeddings_are_cached_and_read_only(embedder) -> None:  # type: ignore[no-untyped-def]

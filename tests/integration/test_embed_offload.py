@@ -4,6 +4,11 @@ the ``embed`` queue, a worker consuming it (a GPU worker in production) returns 
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -17,11 +22,13 @@ import pytest
 import redis
 from celery import Celery
 
-from app.core.errors import Unavailable
+from app.core.errors import ConfigurationError, Unavailable
 from app.core.services import Services, build_batcher, build_services
 from app.core.settings import Settings
+from app.ingest.embedding import SentenceTransformerTokenizer, resolve_model_path
 from app.ingest.intake import DocumentInput, IntakeService
 from app.ingest.pipeline import IngestPipeline
+from tests.conftest import ROOT
 from tests.dispatchers import IdleDispatcher
 from workers import runtime
 from workers.celery_app import create_celery
@@ -138,6 +145,151 @@ def test_document_ingested_with_offloaded_embeddings_is_found(rig: Rig) -> None:
         assert cpu.stores.chunks.count("default", doc_id) == record.chunks
     finally:
         cpu.embedder.close()  # type: ignore[attr-defined]
+
+
+def test_a_mixed_batch_is_one_embed_task(rig: Rig) -> None:
+    """Length grouping happens on the embed worker, not in the offloading worker's batcher."""
+    stats = rig.services.embedder.stats  # type: ignore[attr-defined]
+    before = dataclasses.replace(stats)
+    mixed = [TEXTS[2], " ".join(TEXTS * 4), TEXTS[0], " ".join(TEXTS * 3)]
+    cpu = build_batcher(rig.settings, rig.queue_embedder)
+    try:
+        got = cpu.embed_documents(mixed)
+    finally:
+        cpu.close()
+    assert got.shape == (4, rig.queue_embedder.dimension)
+    assert (stats.batches - before.batches, stats.texts - before.texts) == (1, 4)
+
+
+VARIED = [
+    *TEXTS,
+    "",
+    " \t\n ",
+    "HELLO World, MiXeD CaSe and ALL CAPS.",
+    "Ça coûte 12 € à Zürich — naïve café, Straße, Øresund, İstanbul.",
+    "東京都の人口は約1400万人です。北京和上海是中国最大的城市。",
+    "서울특별시는 대한민국의 수도이다. Москва — столица России. Αθήνα.",
+    "مرحبا بالعالم. שלום עולם. नमस्ते दुनिया.",
+    "Launch 🚀🔥 family 👩‍👩‍👧 flags 🇫🇷🇯🇵, e\u0301 vs é, a\u200bb, soft\u00adhyphen.",
+    "https://example.org/a/b?c=d&e=f#g — foo_bar(x=3.14159e-10, y=[1, 2, 3]) // TODO",
+    "x" * 5000,  # one word longer than word-piece's per-word limit
+    " ".join(TEXTS * 300),  # ~60k characters: counts are never truncated
+    " ".join(["Ça coûte 12 € à Zürich, 東京都の人口は約1400万人です。 🚀"] * 400),
+]
+
+
+def test_an_offloading_worker_counts_tokens_as_the_model_does(embedder: Any) -> None:
+    """Chunk boundaries must not depend on whether a worker loaded the model or the tokenizer."""
+    tokenizer = SentenceTransformerTokenizer("all-MiniLM-L6-v2")
+    assert tokenizer.count_tokens(VARIED) == embedder.count_tokens(VARIED)
+    assert max(tokenizer.count_tokens(VARIED)) > 20 * embedder.max_tokens
+    assert tokenizer.count_tokens([]) == []
+    assert (tokenizer.dimension, tokenizer.max_tokens, tokenizer.model_name) == (
+        embedder.dimension,
+        embedder.max_tokens,
+        embedder.model_name,
+    )
+
+
+def test_an_offloading_worker_loads_no_model(tmp_path: Path, redis_url: str, embedder: Any) -> None:
+    """What ``celery -A workers.celery_app worker`` builds with offload on: no torch at all."""
+    tag = uuid.uuid4().hex[:8]
+    env = {
+        **os.environ,
+        "CHRONORAG_EMBEDDING_OFFLOAD": "true",
+        "CHRONORAG_REDIS_URL": redis_url,
+        "CHRONORAG_DATA_DIR": str(tmp_path / "data"),
+        "CHRONORAG_CELERY_QUEUE": f"offload-ingest-{tag}",
+        "CHRONORAG_EMBED_QUEUE": f"offload-embed-{tag}",
+        "CHRONORAG_STREAM_ENABLED": "false",
+    }
+    script = (
+        "import sys, workers.celery_app\n"
+        "from workers.runtime import get_runtime\n"
+        "rt = get_runtime()\n"
+        "print(rt.services.embedder.count_tokens(sys.argv[1:]), 'torch' in sys.modules)\n"
+        "rt.services.close()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, *VARIED[3:12]],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == f"{embedder.count_tokens(VARIED[3:12])} False"
+
+
+def _model_copy(tmp_path: Path, modules: list[dict[str, str]], configs: dict[str, Any]) -> str:
+    """The packaged model's tokenizer files with other modules and configs (no weights)."""
+    source = Path(resolve_model_path("all-MiniLM-L6-v2"))
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for name in ("tokenizer.json", "tokenizer_config.json", "config.json"):
+        shutil.copy(source / name, folder / name)
+    (folder / "modules.json").write_text(json.dumps(modules))
+    for name, config in configs.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(json.dumps(config))
+    return str(folder)
+
+
+TRANSFORMER = {"path": "", "type": "sentence_transformers.models.Transformer"}
+POOLING = {"path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}
+
+
+@pytest.mark.parametrize(
+    ("modules", "configs", "shape"),
+    [
+        (  # a Dense projection after pooling sets the size; the configured limit wins
+            [
+                TRANSFORMER,
+                POOLING,
+                {"path": "2_Dense", "type": "sentence_transformers.models.Dense"},
+            ],
+            {
+                "sentence_bert_config.json": {"max_seq_length": 128},
+                "1_Pooling/config.json": {"word_embedding_dimension": 384, "pooling_mode": "mean"},
+                "2_Dense/config.json": {"in_features": 384, "out_features": 96},
+            },
+            (96, 128),
+        ),
+        (  # two legacy pooling modes concatenate; no limit configured: the tokenizer's, capped
+            [TRANSFORMER, POOLING, {"path": "2_Normalize", "type": "a.b.Normalize"}],
+            {
+                "1_Pooling/config.json": {
+                    "word_embedding_dimension": 384,
+                    "pooling_mode_cls_token": True,
+                    "pooling_mode_mean_tokens": True,
+                    "pooling_mode_max_tokens": False,
+                }
+            },
+            (768, 512),
+        ),
+        ([TRANSFORMER], {}, (384, 512)),  # the transformer's own hidden size
+    ],
+)
+def test_the_tokenizer_reads_the_model_shape_from_its_files(
+    tmp_path: Path, modules: list[dict[str, str]], configs: dict[str, Any], shape: tuple[int, int]
+) -> None:
+    tokenizer = SentenceTransformerTokenizer(_model_copy(tmp_path, modules, configs))
+    assert (tokenizer.dimension, tokenizer.max_tokens) == shape
+    assert tokenizer.count_tokens(VARIED[:8]) == SentenceTransformerTokenizer(
+        "all-MiniLM-L6-v2"
+    ).count_tokens(VARIED[:8])
+
+
+def test_a_model_the_tokenizer_cannot_describe_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="not a local model folder"):
+        SentenceTransformerTokenizer("someone/some-hub-model")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigurationError, match="no Transformer module with a tokenizer.json"):
+        SentenceTransformerTokenizer(str(tmp_path / "empty"))
+    odd = [TRANSFORMER, {"path": "1_X", "type": "custom.Projection"}]
+    with pytest.raises(ConfigurationError, match="output size of a Projection module"):
+        SentenceTransformerTokenizer(_model_copy(tmp_path, odd, {}))
 
 
 def test_no_embed_worker_is_unavailable(rig: Rig, embedder: Any) -> None:
