@@ -11,7 +11,7 @@ from app.core.errors import ConfigurationError, Unavailable
 from app.ingest.reconcile import Reconciler
 from workers.dispatch import CeleryDispatcher
 from workers.offload import EMBED_TASK, encode_vectors, send_reply
-from workers.runtime import get_runtime
+from workers.runtime import get_embed_side, get_runtime
 
 log = logging.getLogger(__name__)
 
@@ -85,19 +85,19 @@ def embed_texts(texts: list[str], reply_to: str) -> None:
     with this worker only costs that retry. Runs through the process's batcher, so concurrent
     calls from many CPU workers share one batch on the device.
     """
-    rt = get_runtime()
-    settings = rt.services.settings
+    side = get_embed_side()
+    settings = side.settings
     try:
-        if settings.embedding_offload:  # its embedder is this very queue: never loop to self
+        if side.embedder is None:  # its embedder is this very queue: never loop to self
             raise ConfigurationError(
                 "this worker offloads embeddings (CHRONORAG_EMBEDDING_OFFLOAD=true) and so "
                 "cannot serve the embed queue; start embed workers without it"
             )
-        message = {"vectors": encode_vectors(rt.services.embedder.embed_documents(texts))}
+        message = {"vectors": encode_vectors(side.embedder.embed_documents(texts))}
     except Exception as exc:
         log.exception("embedding %d texts for %s failed", len(texts), reply_to)
         message = {"error": f"{type(exc).__name__}: {exc}"}
-    send_reply(rt.services.redis, reply_to, message, settings.embed_timeout_s)
+    send_reply(side.redis, reply_to, message, settings.embed_timeout_s)
 
 
 @shared_task(name="chronorag.reconcile", bind=True, acks_late=False, ignore_result=True)

@@ -222,6 +222,44 @@ def test_an_offloading_worker_loads_no_model(tmp_path: Path, redis_url: str, emb
     assert done.stdout.splitlines()[-1] == f"{embedder.count_tokens(VARIED[3:12])} False"
 
 
+def test_an_embed_only_worker_opens_no_store(tmp_path: Path, redis_url: str) -> None:
+    """An embed task on a fresh GPU worker loads the model only; the runtime built later (an
+    ingest task on ``--queues embed,ingest``) reuses the same batcher, not a second model."""
+    tag = uuid.uuid4().hex[:8]
+    env = {
+        **os.environ,
+        "CHRONORAG_REDIS_URL": redis_url,
+        "CHRONORAG_DATA_DIR": str(tmp_path / "data"),
+        "CHRONORAG_CELERY_QUEUE": f"embed-only-ingest-{tag}",
+        "CHRONORAG_EMBED_QUEUE": f"embed-only-embed-{tag}",
+        "CHRONORAG_STREAM_ENABLED": "false",
+    }
+    script = (
+        "import pathlib, sys, workers.celery_app\n"
+        "from workers.runtime import get_embed_side, get_runtime\n"
+        "side = get_embed_side()\n"
+        "rows = side.embedder.embed_documents(['one text', 'and another one']).shape[0]\n"
+        "qdrant = pathlib.Path(sys.argv[1]) / 'qdrant'\n"
+        "print(rows, qdrant.exists())\n"
+        "rt = get_runtime()\n"
+        "print(rt.services.embedder is side.embedder, get_embed_side().embedder is side.embedder,"
+        " qdrant.exists())\n"
+        "rt.services.close()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "data")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.splitlines()[-2:]
+    assert first == "2 False"  # embedded, and no Qdrant folder opened
+    assert second == "True True True"
+
+
 def _model_copy(tmp_path: Path, modules: list[dict[str, str]], configs: dict[str, Any]) -> str:
     """The packaged model's tokenizer files with other modules and configs (no weights)."""
     source = Path(resolve_model_path("all-MiniLM-L6-v2"))
