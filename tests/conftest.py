@@ -61,6 +61,16 @@ def serve_env(redis_url: str) -> dict[str, str]:
     }
 
 
+@pytest.fixture()
+def restore_runtime() -> Iterator[None]:
+    """Puts back the process's worker runtime after a test that installed its own."""
+    from workers import runtime
+
+    previous = runtime._runtime
+    yield
+    runtime._runtime = previous
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[ServeProcess]:
     proc = ServeProcess(tmp_path_factory.mktemp("serve") / "data", serve_env(redis_url))

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 
-def _settings(args: argparse.Namespace, **overrides: Any) -> Settings | None:
+def _settings(args: argparse.Namespace) -> Settings | None:
     """Settings from the environment plus command-line overrides; None (after printing each
     fix-it message) when they are invalid. The input itself is never printed: it may hold
     secrets."""
@@ -25,8 +25,11 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> Settings | None:
 
     from app.core.settings import Settings
 
+    overrides: dict[str, Any] = {}
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
+    if getattr(args, "no_worker", False):
+        overrides["embedded_worker"] = False
     try:
         return Settings(**overrides)
     except ValidationError as exc:
@@ -39,7 +42,7 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> Settings | None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    settings = _settings(args, **({"embedded_worker": False} if args.no_worker else {}))
+    settings = _settings(args)
     if settings is None:
         return 2
     from workers.embedded import build_node  # after validation: importing it reads settings

@@ -100,7 +100,7 @@ def get_runtime() -> Runtime:
 
             settings = get_settings()
             dispatcher = CeleryDispatcher(current_app, settings.celery_queue)
-            embedder = _embed_side.embedder if _embed_side else None
+            embedder: Embedder | None = None
             if settings.embedding_offload:  # the model runs on the embed workers: no torch here
                 embedder = QueueEmbedder(
                     current_app,
@@ -109,6 +109,8 @@ def get_runtime() -> Runtime:
                     SentenceTransformerTokenizer(settings.embedding_model),
                     settings.embed_timeout_s,
                 )
+            elif _embed_side is not None:  # an embed task came first: share its batcher
+                embedder = _embed_side.embedder
             services = build_services(settings, embedder=embedder)
             _runtime = build_runtime(services, dispatcher)
         return _runtime

@@ -12,6 +12,7 @@ waits on a timer.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -58,7 +59,7 @@ class Coalescer(Generic[T, R]):
         self._run = run
         self._max_items = max_items
         self._lock = threading.Lock()
-        self._queue: list[_Slot[T, R]] = []
+        self._queue: deque[_Slot[T, R]] = deque()
         self._busy = False
         self.stats = CoalescerStats()
 
@@ -83,11 +84,11 @@ class Coalescer(Generic[T, R]):
     def _lead(self) -> None:
         """Run one batch (this thread's slot is first in the queue), then pass the baton on."""
         with self._lock:
-            batch = [self._queue.pop(0)]
+            batch = [self._queue.popleft()]
             size = len(batch[0].items)
             while self._queue and size + len(self._queue[0].items) <= self._max_items:
                 size += len(self._queue[0].items)
-                batch.append(self._queue.pop(0))
+                batch.append(self._queue.popleft())
             self.stats.batches += 1
             self.stats.items += size
             self.stats.largest = max(self.stats.largest, size)

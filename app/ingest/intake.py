@@ -98,7 +98,7 @@ class IntakeService:
 
         Re-sending identical content under the same id is a no-op version-wise, so a client
         retry after a lost response creates nothing new; but while the record is still
-        ``pending`` its ingest task is sent again (see ``_redispatch_unchanged``). A document
+        ``pending`` its ingest task is sent again (see ``_dispatch_ingest``). A document
         sent without ``published_at`` is dated at its first receipt and keeps that date while
         its content is re-sent unchanged.
         """
@@ -106,10 +106,8 @@ class IntakeService:
         doc_id = doc.doc_id or new_doc_id(doc.text, doc.published_at)
         with self._locker.hold(f"doc:{tenant}:{doc_id}"):
             accepted = self._record(tenant, doc_id, doc, must_exist=must_exist)
-        if not accepted.unchanged:
-            self._dispatch_ingest(tenant, doc_id, accepted.version)
-        elif accepted.status == "pending":
-            self._redispatch_unchanged(tenant, doc_id, accepted.version)
+        if not accepted.unchanged or accepted.status == "pending":
+            self._dispatch_ingest(tenant, doc_id, accepted.version, again=accepted.unchanged)
         return accepted
 
     def _record(
@@ -162,35 +160,24 @@ class IntakeService:
         self._documents.put(record)
         return Accepted(doc_id, version, "pending")
 
-    def _dispatch_ingest(self, tenant: str, doc_id: str, version: int) -> None:
-        try:
-            self._dispatcher.ingest(tenant, doc_id, version)
-        except Unavailable:
-            log.warning(
-                "queue unavailable; %s v%d stays pending for the reconciler", doc_id, version
-            )
+    def _dispatch_ingest(self, tenant: str, doc_id: str, version: int, *, again: bool) -> None:
+        """Send the ingest task; the record is durable, so a queue that is down only delays it.
 
-    def _redispatch_unchanged(self, tenant: str, doc_id: str, version: int) -> None:
-        """Send the ingest task of a re-submitted, still pending version again; best effort.
-
-        The earlier submission may have died between recording and enqueueing (a killed
-        process, a cut connection), and its sender's retry is the earliest sign of that; without
-        this the document waits for the reconciler (``reconcile_stale_after_s`` and more).
-        It is sent on every such retry, however recent the record. A duplicate is cheap: the
-        pipeline skips a version already indexed and ignores one no longer the newest, so it
-        costs a message and a record read (two copies running at the same moment both do the
-        work, harmlessly: point ids are deterministic). An age threshold would have to sit below
-        a client's retry delay yet above a normal queue wait, and looking for the task in the
-        queue means reading the whole queue on the request path, which is the reconciler's job.
-        Backpressure still bounds the duplicates: every intake path checks the backlog first.
-        A failure here must not fail the retry, since the record is durable and already
-        accepted and the reconciler will send it.
+        ``again``: a retry of identical content whose record is still pending. The earlier
+        submission may have died between recording and enqueueing, and the retry is the
+        earliest sign of that, so the task is sent again every time (a duplicate is a no-op:
+        the pipeline skips an indexed version and a stale one). Nothing may fail such a retry,
+        whatever the error; a new version's dispatch lets errors other than ``Unavailable``
+        through (the stream consumer leaves those entries pending).
         """
         try:
             self._dispatcher.ingest(tenant, doc_id, version)
-        except Exception as exc:  # any failure: the reconciler covers it
+        except Exception as exc:
+            if not (again or isinstance(exc, Unavailable)):
+                raise
             log.warning(
-                "re-dispatch of unchanged %s v%d failed (%s); left for the reconciler",
+                "%s %s v%d failed (%s); it stays pending for the reconciler",
+                "re-dispatch of unchanged" if again else "dispatch of",
                 doc_id,
                 version,
                 exc,

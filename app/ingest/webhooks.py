@@ -172,6 +172,8 @@ class WebhookReceiver:
         self._intake = intake
         self._backpressure = backpressure
         self._prefix = f"{settings.collection_prefix}:webhook"
+        # A finished delivery is remembered at least as long as its timestamp stays acceptable.
+        self._done_ttl_s = max(settings.webhook_delivery_ttl_s, 2 * settings.webhook_tolerance_s)
         self._lease_s = lease_s
 
     def source(self, name: str) -> WebhookSource:
@@ -257,9 +259,8 @@ class WebhookReceiver:
             for key in keys:
                 self._store.delete_if(key, pending)
             raise
-        ttl = max(self._settings.webhook_delivery_ttl_s, 2 * self._settings.webhook_tolerance_s)
         for key in keys:
-            self._store.replace_if(key, pending, _DONE, ttl)
+            self._store.replace_if(key, pending, _DONE, self._done_ttl_s)
         return accepted
 
     def _claim(self, delivery: VerifiedDelivery, pending: str) -> tuple[str, str]:

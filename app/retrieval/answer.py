@@ -18,7 +18,7 @@ from app.retrieval.lexicon import (
     PREPOSITIONS,
     QUESTION_WORDS,
 )
-from app.retrieval.mentions import mentions_in, name_tokens, question_mentions
+from app.retrieval.mentions import WORD, mentions_in, name_tokens, question_mentions
 from graph.text import split_sentences, wordset
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -50,7 +50,8 @@ def _came_from(sentence: str, mention: str) -> bool:
 
     A move's source is the relation that ended: "Y" after "from" is evidence against.
     """
-    words = [w for w in re.findall(r"[^\W_]+", mention) if w.casefold() in name_tokens(mention)]
+    toks = name_tokens(mention)
+    words = [w for w in WORD.findall(mention) if w.casefold() in toks]
     if not words:
         return False
     pattern = rf"\bfrom\s+(?:the\s+)?(?:[\w'’-]+\s+){{0,3}}?{re.escape(words[0])}\b"
@@ -109,7 +110,7 @@ def _names_other(sentence: str, subject: str) -> bool:
     """Whether a sentence names anything besides ``subject`` (a capitalised span)."""
     own = name_tokens(subject)
     return any(
-        name_tokens(span) and not name_tokens(span) & own for span in question_mentions(sentence)
+        (toks := name_tokens(span)) and not toks & own for span in question_mentions(sentence)
     )
 
 

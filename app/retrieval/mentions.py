@@ -41,14 +41,20 @@ _LEADING = (
     )
 )
 _NOT_NAMES = WEEKDAYS | MONTHS | HONORIFICS | wordset("i we you")
+_JOINERS = "|".join(sorted(NAME_PARTICLES | wordset("of the for and"))) + "|&"
 _CAP_SPAN = re.compile(
-    r"(?:[A-Z][\w.'’&-]*|\d+[\w.]*)(?:\s+(?:(?:of|the|for|and|de|du|von|van|da|di|&)\s+)*"
+    rf"(?:[A-Z][\w.'’&-]*|\d+[\w.]*)(?:\s+(?:(?:{_JOINERS})\s+)*"
     r"(?:[A-Z][\w.'’&-]*|\d+[\w.]*))*"
 )
-_WORD = re.compile(r"[^\W_]+")
+WORD = re.compile(r"[^\W_]+")
+_WORD_BEFORE = re.compile(r"([^\W\d_][\w'’-]*)\s+$")  # the word just before a position
+_WORD_AFTER = re.compile(r"\s+([^\W\d_][\w'’-]*)")
 _DOTTED = re.compile(r"\b(?:[^\W\d_]\.)+[^\W\d_]\b\.?")
 # Club suffixes ("Leeds United F.C.") say nothing about which club a name is.
 _STOP = ARTICLES | PREPOSITIONS | CONJUNCTIONS | COPULAS | NAME_PARTICLES | wordset("fc afc")
+
+
+_NOT_OTHER_NAME = _LEADING | _NOT_NAMES | _STOP
 
 
 def is_yes_no(question: str) -> bool:
@@ -80,7 +86,7 @@ def name_tokens(text: str) -> frozenset[str]:
     tokenises the same evidence passages once per name in it.
     """
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)
-    return frozenset(w.casefold() for w in _WORD.findall(text)) - _STOP
+    return frozenset(w.casefold() for w in WORD.findall(text)) - _STOP
 
 
 @lru_cache(maxsize=4096)  # asked of the same few names for every passage of a query
@@ -121,8 +127,8 @@ def mentions_in(passage: str, mention: str, *, threshold: float = 0.6) -> bool:
     for m in re.finditer(rf"\b{re.escape(last)}\b", passage, flags=re.IGNORECASE):
         if m.group(0).islower():
             continue
-        before = re.search(r"([^\W\d_][\w'’-]*)\s+$", passage[: m.start()])
-        after = re.match(r"\s+([^\W\d_][\w'’-]*)", passage[m.end() :])
+        before = _WORD_BEFORE.search(passage, 0, m.start())
+        after = _WORD_AFTER.match(passage, m.end())
         if before and _is_other_name(before.group(1), own):
             continue
         if after and _is_other_name(after.group(1), own):
@@ -133,11 +139,10 @@ def mentions_in(passage: str, mention: str, *, threshold: float = 0.6) -> bool:
 
 def _is_other_name(word: str, own: set[str]) -> bool:
     """A capitalised neighbour that is not part of the mention: a different person's name."""
+    folded = word.casefold()
     return (
         word[:1].isupper()
         and not word.isupper()
-        and word.casefold() not in own
-        and word.casefold() not in _LEADING
-        and word.casefold() not in _NOT_NAMES
-        and word.casefold() not in _STOP
+        and folded not in own
+        and folded not in _NOT_OTHER_NAME
     )

@@ -64,14 +64,14 @@ class ChunkRetriever:
         their own as a third ranked list.
         """
         stores = self._s.stores
+        chunks = stores.chunks
         cutoff = scope.knowledge_cutoff
-        where = stores.chunks.where(
+        where = chunks.where(
             tenant,
             published_before_ts=to_ts(cutoff) if cutoff else None,
             published_after_ts=None,
         )
         depth = max(40, top_k * DEPTH_PER_RESULT)
-        chunks = stores.chunks
         requests = [
             chunks.dense(query_vector, where, depth),
             chunks.lexical(self._s.lexical.query(question), where, depth),

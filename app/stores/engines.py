@@ -140,11 +140,6 @@ class Engine(Protocol):
 
     def flush(self) -> None: ...
 
-    def optimize(self) -> dict[str, float]:
-        """Build vector indexes (HNSW) now; seconds per collection. Blocking for the embedded
-        engine (run it with the service stopped); a server does this by itself."""
-        ...
-
     def close(self) -> None: ...
 
 
@@ -553,10 +548,6 @@ class ClientEngine:
         if not request.exact and self._hnsw_ef is None:
             return None
         return self._m.SearchParams(exact=request.exact, hnsw_ef=self._hnsw_ef)
-
-    def optimize(self) -> dict[str, float]:
-        """A Qdrant server builds its indexes in the background: nothing to do."""
-        return {}
 
     def close(self) -> None:
         self._client.close()

@@ -187,9 +187,8 @@ def test_delivery_left_pending_by_a_killed_process_is_retried(
 
     import redis
 
-    docs = [_doc(), {**_doc(), "id": None, "published_at": None}]
-    docs[1].pop("id")
-    docs[1].pop("published_at")
+    bare = {k: v for k, v in _doc().items() if k not in ("id", "published_at")}
+    docs = [_doc(), bare]
     delivery = uuid.uuid4().hex
     key = "chronorag:webhook:newswire:delivery:" + hashlib.sha256(delivery.encode()).hexdigest()
     with redis.Redis.from_url(redis_url) as r:

@@ -3,7 +3,6 @@ read-only look into a stopped server's embedded Qdrant folder, and the one-line 
 
 from __future__ import annotations
 
-import base64
 import json
 import shutil
 import subprocess
@@ -25,6 +24,7 @@ from app.stores.chunks import QdrantChunkStore
 from app.stores.documents import QdrantDocumentStore
 from app.stores.engines import EdgeEngine, Match, Where
 from tests.conftest import free_port, serve_env
+from tests.queues import queue_keys
 
 #: A Redis database of their own on the shared server: Celery's ``unacked`` bookkeeping is per
 #: database, and the fault tests read it, so they keep out of other suites' way (no FLUSH).
@@ -92,9 +92,7 @@ def forget_names(url: str, names: set[str]) -> None:
     client = redis.Redis.from_url(url)
     try:
         for name in names:
-            client.delete(
-                name, f"{name}:dead", f"_kombu.binding.{name}", f"_kombu.binding_permanent.{name}"
-            )
+            client.delete(*queue_keys(name), f"{name}:dead")
         for tag, raw in client.hscan_iter("unacked"):
             try:
                 routing_key = json.loads(raw)[2]
@@ -140,15 +138,6 @@ def wait_until(
             return
         time.sleep(interval_s)
     raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-
-
-def queued_tasks(client: redis.Redis, queue: str) -> list[tuple[str, list[Any]]]:
-    """(task name, args) of every message waiting in a Celery queue, read from its Redis list."""
-    out = []
-    for raw in client.lrange(queue, 0, -1):
-        msg = json.loads(raw)
-        out.append((msg["headers"]["task"], json.loads(base64.b64decode(msg["body"]))[0]))
-    return out
 
 
 def expected_chunks(embedder: Any, text: str, max_tokens: int, overlap: int = 1) -> list[str]:

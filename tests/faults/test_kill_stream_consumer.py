@@ -21,7 +21,8 @@ import redis
 
 from app.ingest.intake import new_doc_id
 from tests.conftest import ROOT
-from tests.faults.conftest import FolderView, fault_env, queued_tasks, wait_until
+from tests.faults.conftest import FolderView, fault_env, wait_until
+from tests.queues import queued_tasks
 from workers.stream import entry_time
 
 pytestmark = pytest.mark.faults

@@ -22,7 +22,8 @@ from app.ingest.chunking import Chunk
 from app.ingest.intake import DocumentInput, IntakeService
 from app.ingest.pipeline import IngestPipeline
 from app.ingest.reconcile import Reconciler
-from tests.faults.conftest import USED_NAMES, queued_tasks
+from tests.faults.conftest import USED_NAMES
+from tests.queues import queued_tasks
 from workers import runtime
 from workers.celery_app import create_celery
 from workers.dispatch import CeleryDispatcher
@@ -202,7 +203,7 @@ def test_reconciler_redispatches_a_lost_task_while_others_wait(rig: Rig) -> None
         assert rig.record(doc_id).status == "indexed" and rig.chunks(doc_id) > 0
 
 
-def test_reconcile_task_and_beat_schedule(rig: Rig) -> None:
+def test_reconcile_task_and_beat_schedule(rig: Rig, restore_runtime: None) -> None:
     from workers.tasks import reconcile
 
     entry = create_celery(rig.settings).conf.beat_schedule["chronorag-reconcile"]
@@ -214,11 +215,7 @@ def test_reconcile_task_and_beat_schedule(rig: Rig) -> None:
     rig.client.delete(rig.settings.celery_queue)
     settings = rig.settings.model_copy(update={"reconcile_stale_after_s": 0.0})
     rig.services.settings = settings
-    previous = runtime._runtime
     runtime.install(runtime.Runtime(rig.services, rig.pipeline(), graph=None))  # type: ignore[arg-type]
-    try:
-        assert reconcile.apply().get() >= 1
-    finally:
-        runtime._runtime = previous
+    assert reconcile.apply().get() >= 1
     assert any(args[1] == doc_id for _, args in queued_tasks(rig.client, settings.celery_queue))
     json.dumps(entry["options"])

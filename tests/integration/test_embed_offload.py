@@ -66,7 +66,6 @@ def rig(tmp_path: Path, redis_url: str, embedder: Any) -> Iterator[Rig]:
     )
     services = build_services(settings, embedder=embedder)
     celery = create_celery(settings)
-    previous = runtime._runtime
     runtime.install(
         runtime.build_runtime(services, CeleryDispatcher(celery, settings.celery_queue))
     )
@@ -95,7 +94,6 @@ def rig(tmp_path: Path, redis_url: str, embedder: Any) -> Iterator[Rig]:
         from celery._state import _set_task_join_will_block
 
         _set_task_join_will_block(False)
-        runtime.install(previous)  # type: ignore[arg-type]
         offloading.close()
         services.close()
         with redis.Redis.from_url(redis_url) as r:
@@ -191,51 +189,52 @@ def test_an_offloading_worker_counts_tokens_as_the_model_does(embedder: Any) -> 
     )
 
 
+def _worker_stdout(
+    tmp_path: Path, redis_url: str, script: str, args: list[str], **env: str
+) -> list[str]:
+    """Output lines of ``script`` run in a fresh interpreter set up as a standalone worker
+    (its own queues, no stream), as ``celery -A workers.celery_app worker`` would be."""
+    tag = uuid.uuid4().hex[:8]
+    done = subprocess.run(
+        [sys.executable, "-c", "import workers.celery_app\n" + script, *args],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "CHRONORAG_REDIS_URL": redis_url,
+            "CHRONORAG_DATA_DIR": str(tmp_path / "data"),
+            "CHRONORAG_CELERY_QUEUE": f"worker-ingest-{tag}",
+            "CHRONORAG_EMBED_QUEUE": f"worker-embed-{tag}",
+            "CHRONORAG_STREAM_ENABLED": "false",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
 def test_an_offloading_worker_loads_no_model(tmp_path: Path, redis_url: str, embedder: Any) -> None:
     """What ``celery -A workers.celery_app worker`` builds with offload on: no torch at all."""
-    tag = uuid.uuid4().hex[:8]
-    env = {
-        **os.environ,
-        "CHRONORAG_EMBEDDING_OFFLOAD": "true",
-        "CHRONORAG_REDIS_URL": redis_url,
-        "CHRONORAG_DATA_DIR": str(tmp_path / "data"),
-        "CHRONORAG_CELERY_QUEUE": f"offload-ingest-{tag}",
-        "CHRONORAG_EMBED_QUEUE": f"offload-embed-{tag}",
-        "CHRONORAG_STREAM_ENABLED": "false",
-    }
     script = (
-        "import sys, workers.celery_app\n"
+        "import sys\n"
         "from workers.runtime import get_runtime\n"
         "rt = get_runtime()\n"
         "print(rt.services.embedder.count_tokens(sys.argv[1:]), 'torch' in sys.modules)\n"
         "rt.services.close()\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, *VARIED[3:12]],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    lines = _worker_stdout(
+        tmp_path, redis_url, script, VARIED[3:12], CHRONORAG_EMBEDDING_OFFLOAD="true"
     )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1] == f"{embedder.count_tokens(VARIED[3:12])} False"
+    assert lines[-1] == f"{embedder.count_tokens(VARIED[3:12])} False"
 
 
 def test_an_embed_only_worker_opens_no_store(tmp_path: Path, redis_url: str) -> None:
     """An embed task on a fresh GPU worker loads the model only; the runtime built later (an
     ingest task on ``--queues embed,ingest``) reuses the same batcher, not a second model."""
-    tag = uuid.uuid4().hex[:8]
-    env = {
-        **os.environ,
-        "CHRONORAG_REDIS_URL": redis_url,
-        "CHRONORAG_DATA_DIR": str(tmp_path / "data"),
-        "CHRONORAG_CELERY_QUEUE": f"embed-only-ingest-{tag}",
-        "CHRONORAG_EMBED_QUEUE": f"embed-only-embed-{tag}",
-        "CHRONORAG_STREAM_ENABLED": "false",
-    }
     script = (
-        "import pathlib, sys, workers.celery_app\n"
+        "import pathlib, sys\n"
         "from workers.runtime import get_embed_side, get_runtime\n"
         "side = get_embed_side()\n"
         "rows = side.embedder.embed_documents(['one text', 'and another one']).shape[0]\n"
@@ -246,16 +245,7 @@ def test_an_embed_only_worker_opens_no_store(tmp_path: Path, redis_url: str) -> 
         " qdrant.exists())\n"
         "rt.services.close()\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "data")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr
-    first, second = done.stdout.splitlines()[-2:]
+    first, second = _worker_stdout(tmp_path, redis_url, script, [str(tmp_path / "data")])[-2:]
     assert first == "2 False"  # embedded, and no Qdrant folder opened
     assert second == "True True True"
 

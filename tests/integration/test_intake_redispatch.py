@@ -4,8 +4,6 @@ embedded Qdrant and the real model."""
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import uuid
 from collections.abc import Iterator
@@ -22,6 +20,7 @@ from app.core.services import build_services
 from app.core.settings import Settings
 from app.ingest.intake import DocumentInput, IntakeService
 from tests.dispatchers import IdleDispatcher
+from tests.queues import queue_keys, queued_tasks
 from workers import runtime
 from workers.embedded import Node, build_node
 
@@ -37,12 +36,7 @@ class Rig:
     redis: Any
 
     def queued(self) -> list[tuple[str, list[Any]]]:
-        """(task, args) of each message waiting in the Celery queue, read straight from Redis."""
-        out = []
-        for raw in self.redis.lrange(self.node.settings.celery_queue, 0, -1):
-            msg = json.loads(raw)
-            out.append((msg["headers"]["task"], json.loads(base64.b64decode(msg["body"]))[0]))
-        return out
+        return queued_tasks(self.redis, self.node.settings.celery_queue)
 
     def intake(self, dispatcher: Any) -> IntakeService:
         """An intake over the node's own stores and locks, enqueueing through ``dispatcher``."""
@@ -60,15 +54,12 @@ def rig(tmp_path: Path, redis_url: str, embedder: Any) -> Iterator[Rig]:
         celery_queue=f"test-redispatch-{uuid.uuid4().hex[:10]}",
         stream_enabled=False,
     )
-    previous = runtime._runtime
     node = build_node(settings, build_services(settings, embedder=embedder))
     client = redis.Redis.from_url(redis_url)
     try:
         yield Rig(node, TestClient(node.api), client)  # no worker: tasks stay queued
     finally:
-        runtime.install(previous)  # type: ignore[arg-type]
-        queue = settings.celery_queue
-        client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+        client.delete(*queue_keys(settings.celery_queue))
         client.close()
         node.stop()
 

@@ -3,7 +3,6 @@ reclaim after a crash between record and XACK, backpressure, and a stream Redis 
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
@@ -22,6 +21,7 @@ from app.ingest.intake import IntakeService, new_doc_id
 from app.stores.documents import QdrantDocumentStore
 from app.stores.engines import EdgeEngine
 from app.stores.locks import RedisLocker
+from tests.queues import queue_keys, queued_tasks
 from workers.celery_app import create_celery
 from workers.dispatch import CeleryDispatcher
 from workers.stream import StreamConsumer, entry_time, parse_entry
@@ -72,13 +72,7 @@ class Rig:
         return StreamConsumer(settings, self.client, intake, dispatcher or self.dispatcher, name)
 
     def queued(self) -> list[tuple[str, list[Any]]]:
-        """The (task, args) messages waiting in the Celery queue, read straight from Redis."""
-        out = []
-        for raw in self.client.lrange(self.settings.celery_queue, 0, -1):
-            msg = json.loads(raw)
-            args = json.loads(base64.b64decode(msg["body"]))[0]
-            out.append((msg["headers"]["task"], args))
-        return out
+        return queued_tasks(self.client, self.settings.celery_queue)
 
     def pending(self) -> int:
         return int(
@@ -104,13 +98,8 @@ def rig(tmp_path: Path, redis_url: str) -> Iterator[Rig]:
     dispatcher = CeleryDispatcher(create_celery(settings), settings.celery_queue)
     intake = IntakeService(settings, documents, RedisLocker(client), dispatcher)
     yield Rig(settings, client, documents, dispatcher, intake)
-    queue = settings.celery_queue
     client.delete(
-        settings.stream_name,
-        f"{settings.stream_name}:dead",
-        queue,
-        f"_kombu.binding.{queue}",
-        f"_kombu.binding_permanent.{queue}",
+        settings.stream_name, f"{settings.stream_name}:dead", *queue_keys(settings.celery_queue)
     )
     client.close()
     engine.close()

@@ -48,6 +48,22 @@ def _queued(coalescer: Coalescer[int, int], n: int) -> None:
         time.sleep(0.005)
 
 
+def _behind_busy_leader(
+    coalescer: Coalescer[int, int], gate: Gate, calls: list[list[int]]
+) -> dict[int, object]:
+    """Caller [1] leads and is held inside its batch while ``calls`` queue up behind it; then
+    the gate opens. Results (or errors) by each caller's first item."""
+    out: dict[int, object] = {}
+    first = _spawn(coalescer, [1], out)
+    assert gate.entered.wait(5)
+    others = [_spawn(coalescer, items, out) for items in calls]
+    _queued(coalescer, 1 + len(calls))
+    gate.release.set()
+    for thread in [first, *others]:
+        thread.join(5)
+    return out
+
+
 def test_a_lone_caller_runs_at_once() -> None:
     gate = Gate()
     gate.release.set()
@@ -60,14 +76,7 @@ def test_a_lone_caller_runs_at_once() -> None:
 def test_callers_arriving_while_busy_share_the_next_batch() -> None:
     gate = Gate()
     coalescer = Coalescer(gate)
-    out: dict[int, object] = {}
-    first = _spawn(coalescer, [1], out)
-    assert gate.entered.wait(5)
-    others = [_spawn(coalescer, [n, n + 100], out) for n in (2, 3, 4)]
-    _queued(coalescer, 4)
-    gate.release.set()
-    for thread in [first, *others]:
-        thread.join(5)
+    out = _behind_busy_leader(coalescer, gate, [[n, n + 100] for n in (2, 3, 4)])
     assert gate.batches[0] == [1]
     assert sorted(gate.batches[1]) == [2, 3, 4, 102, 103, 104]  # one call for all three
     assert out == {1: [10], 2: [20, 1020], 3: [30, 1030], 4: [40, 1040]}
@@ -77,14 +86,7 @@ def test_callers_arriving_while_busy_share_the_next_batch() -> None:
 def test_batches_respect_max_items_without_splitting_a_caller() -> None:
     gate = Gate()
     coalescer = Coalescer(gate, max_items=4)
-    out: dict[int, object] = {}
-    first = _spawn(coalescer, [1], out)
-    assert gate.entered.wait(5)
-    others = [_spawn(coalescer, [n, n + 100, n + 200], out) for n in (2, 3, 4)]
-    _queued(coalescer, 4)
-    gate.release.set()
-    for thread in [first, *others]:
-        thread.join(5)
+    out = _behind_busy_leader(coalescer, gate, [[n, n + 100, n + 200] for n in (2, 3, 4)])
     assert [len(b) for b in gate.batches] == [1, 3, 3, 3]
     assert out[3] == [30, 1030, 2030]
 
@@ -92,14 +94,7 @@ def test_batches_respect_max_items_without_splitting_a_caller() -> None:
 def test_a_failing_batch_fails_its_callers_only() -> None:
     gate = Gate()
     coalescer = Coalescer(gate)
-    out: dict[int, object] = {}
-    first = _spawn(coalescer, [1], out)
-    assert gate.entered.wait(5)
-    bad = _spawn(coalescer, [-1], out)
-    _queued(coalescer, 2)
-    gate.release.set()
-    first.join(5)
-    bad.join(5)
+    out = _behind_busy_leader(coalescer, gate, [[-1]])
     assert out[1] == [10]
     assert isinstance(out[-1], ValueError)
     assert coalescer.submit([5]) == [50]  # and the coalescer is not left busy
