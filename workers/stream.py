@@ -17,7 +17,6 @@ standalone ``chronorag stream-consumer`` process of the distributed topology.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -33,9 +32,11 @@ from app.core.errors import (
     ChronoragError,
     ConfigurationError,
     InvalidInput,
+    MalformedBody,
     Overloaded,
     Unavailable,
 )
+from app.core.jsonvalue import decode_json
 from app.core.settings import DEFAULT_TENANT, TENANT_RE, Settings
 from app.core.timeutil import parse_instant
 from app.ingest.intake import DocumentInput, IntakeService
@@ -137,9 +138,9 @@ def parse_entry(
         if len(fields) > 1:
             raise MalformedEntry("send either one 'document' field (JSON) or flat fields, not both")
         try:
-            loaded = json.loads(fields["document"])
-        except json.JSONDecodeError as exc:
-            raise MalformedEntry(f"document: invalid JSON ({exc.msg})") from None
+            loaded = decode_json(fields["document"], "document")
+        except MalformedBody as exc:
+            raise MalformedEntry(exc.detail) from None
         if not isinstance(loaded, dict):
             raise MalformedEntry("document: must be a JSON object")
         data = loaded
@@ -147,9 +148,9 @@ def parse_entry(
         data = dict(fields)
         if "metadata" in data:
             try:
-                data["metadata"] = json.loads(data["metadata"])
-            except json.JSONDecodeError as exc:
-                raise MalformedEntry(f"metadata: invalid JSON ({exc.msg})") from None
+                data["metadata"] = decode_json(data["metadata"], "metadata")
+            except MalformedBody as exc:
+                raise MalformedEntry(exc.detail) from None
         if "version" in data:
             try:
                 data["version"] = int(data["version"])

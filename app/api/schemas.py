@@ -3,11 +3,33 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+)
 
 from app.ingest.intake import DocumentInput
+
+
+def _iso_text(value: Any) -> Any:
+    """Numbers are refused: ``1700000000`` could be seconds or milliseconds, and pydantic
+    would silently guess. Example: ``"2024-05-01T09:00:00Z"`` is accepted, ``1714554000`` not."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(
+            "send an ISO-8601 date-time string such as '2024-05-01T09:00:00Z', not a number"
+        )
+    return value
+
+
+#: An instant in a request body: ISO-8601 text with a timezone.
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 
 
 class DocumentCreate(BaseModel):
@@ -18,7 +40,7 @@ class DocumentCreate(BaseModel):
     title: StrictStr | None = None
     url: StrictStr | None = None
     source: StrictStr | None = None
-    published_at: AwareDatetime | None = Field(
+    published_at: Instant | None = Field(
         default=None, description="ISO-8601 with a timezone; omitted means now."
     )
     metadata: dict[str, Any] | None = None
@@ -73,11 +95,11 @@ class QueryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: StrictStr = Field(min_length=1)
-    as_of: AwareDatetime | None = Field(
+    as_of: Instant | None = Field(
         default=None, description="Known time: only what was published by then counts."
     )
-    start: AwareDatetime | None = Field(default=None, description="Valid-time window start.")
-    end: AwareDatetime | None = Field(default=None, description="Valid-time window end.")
+    start: Instant | None = Field(default=None, description="Valid-time window start.")
+    end: Instant | None = Field(default=None, description="Valid-time window end.")
     top_k: StrictInt | None = Field(default=None, ge=1, le=1000)
     use_time: bool = Field(
         default=True, description="False ignores every time cue (the time-agnostic baseline)."

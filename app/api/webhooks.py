@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 
 from app.api.context import ApiContext
 from app.api.deps import get_context, get_webhooks, read_body, validate_model
 from app.api.routes import ERRORS
 from app.api.schemas import DocumentAccepted, DocumentCreate, WebhookBatch
 from app.core.errors import InvalidInput, TooLarge, UnsupportedMediaType
+from app.core.jsonvalue import decode_json
 from app.ingest.intake import DocumentInput
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -49,12 +48,7 @@ Ctx = Annotated[ApiContext, Depends(get_context)]
 
 def _documents(body: bytes, max_batch: int) -> tuple[list[DocumentInput], bool]:
     """Parse one bare document or ``{"documents": [...]}``; returns the inputs and batch-ness."""
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise RequestValidationError(
-            [{"type": "json_invalid", "loc": ("body",), "msg": "invalid JSON"}]
-        ) from None
+    data = decode_json(body)
     if not isinstance(data, dict):
         raise InvalidInput('body: must be a JSON object (one document, or {"documents": [...]})')
     if "documents" not in data:

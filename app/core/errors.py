@@ -16,6 +16,13 @@ class ChronoragError(Exception):
         self.retry_after_s = retry_after_s
 
 
+class MalformedBody(ChronoragError):
+    """A body or field that is not JSON the service can keep (syntax, NaN, depth, surrogates)."""
+
+    status = 400
+    title = "Malformed JSON"
+
+
 class InvalidInput(ChronoragError):
     status = 422
     title = "Invalid input"
@@ -44,6 +51,11 @@ class UnsupportedMediaType(ChronoragError):
 class Unauthorized(ChronoragError):
     status = 401
     title = "Unauthorized"
+
+
+class Forbidden(ChronoragError):
+    status = 403
+    title = "Forbidden"
 
 
 class Overloaded(ChronoragError):

@@ -18,8 +18,18 @@ class Chunk:
 
 
 def _split_long(sentence: str, tokens: int, max_tokens: int) -> list[str]:
-    """A sentence longer than the model accepts is cut at word boundaries, proportionally."""
-    words = sentence.split()
+    """A sentence longer than the model accepts is cut at word boundaries, proportionally.
+
+    A "word" longer than ``max_tokens`` characters (a pasted hash, base64, a 1 MB run of
+    letters) is first cut into pieces of that many characters: every word piece covers at
+    least one character, so no piece can exceed the limit, and no chunk is one giant word.
+    Example: ``"see " + "x" * 5000`` splits into chunks of at most ``max_tokens`` characters.
+    """
+    words = [
+        word[i : i + max_tokens]
+        for word in sentence.split()
+        for i in range(0, len(word), max_tokens)
+    ]
     parts = max(2, -(-tokens // max_tokens))
     per = max(1, -(-len(words) // parts))
     return [" ".join(words[i : i + per]) for i in range(0, len(words), per)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,6 +11,7 @@ from typing import Any
 
 from app.core.dispatch import Dispatcher
 from app.core.errors import Conflict, InvalidInput, NotFound, TooLarge, Unavailable
+from app.core.jsonvalue import MAX_SAFE_INT, check_json_value, valid_text
 from app.core.models import DocumentRecord
 from app.core.settings import Settings
 from app.core.timeutil import ensure_utc, utcnow
@@ -37,6 +39,38 @@ class Accepted:
     version: int
     status: str
     unchanged: bool = False
+
+
+#: Metadata is kept with every chunk and read back at every start; deeper or larger
+#: structures belong in the text. ``{"team": {"roles": ["lead"]}}`` has depth 3.
+MAX_METADATA_DEPTH = 8
+MAX_METADATA_BYTES = 65_536
+MAX_ID_CHARS = 256
+_ID_FORBIDDEN = "/\\?#"
+
+
+def check_doc_id(doc_id: str) -> None:
+    """Ids appear in URLs and stores as sent, so every id maps to exactly one fetchable link.
+
+    Allowed: 1-256 characters, no ``/ \\ ? #``, no control characters, no leading or trailing
+    whitespace (``" memo-1"`` would be a different document from ``"memo-1"`` in a URL), and not
+    ``.`` or ``..`` (a client's URL normaliser turns ``/v1/documents/..`` into another path).
+    Example: ``"report 2024-Q2.v3"`` is a valid id.
+    """
+    problem = None
+    if not doc_id or len(doc_id) > MAX_ID_CHARS:
+        problem = f"must have 1-{MAX_ID_CHARS} characters"
+    elif doc_id != doc_id.strip():
+        problem = "must not begin or end with whitespace"
+    elif doc_id in (".", ".."):
+        problem = "must not be '.' or '..'"
+    elif any(ch in _ID_FORBIDDEN or ord(ch) < 32 or ord(ch) == 127 for ch in doc_id):
+        problem = "must not contain / \\ ? # or control characters"
+    if problem is not None:
+        raise InvalidInput(
+            f"id: 1-{MAX_ID_CHARS} characters, none of / \\ ? # or control characters, no "
+            f"surrounding whitespace, not '.' or '..'; {doc_id[:80]!r} {problem}"
+        )
 
 
 def new_doc_id(text: str, published_at: datetime | None) -> str:
@@ -84,11 +118,20 @@ class IntakeService:
                 f"text is {size} bytes; the limit is {self._settings.max_document_bytes} "
                 "(CHRONORAG_MAX_DOCUMENT_BYTES)"
             )
+        for name in ("text", "title", "url", "source", "doc_id"):
+            value = getattr(doc, name)
+            if isinstance(value, str):
+                valid_text(value, name.removeprefix("doc_"), InvalidInput)
         if doc.doc_id is not None:
-            doc_id = doc.doc_id.strip()
-            if not doc_id or len(doc_id) > 256 or any(ch in doc_id for ch in "/\\?#\x00"):
-                raise InvalidInput("id: 1-256 characters, none of / \\ ? # or NUL")
-            doc.doc_id = doc_id
+            check_doc_id(doc.doc_id)
+        check_json_value(doc.metadata, "metadata", max_depth=MAX_METADATA_DEPTH, error=InvalidInput)
+        meta_size = len(json.dumps(doc.metadata, ensure_ascii=False).encode())
+        if meta_size > MAX_METADATA_BYTES:
+            raise TooLarge(
+                f"metadata is {meta_size} bytes as JSON; the limit is {MAX_METADATA_BYTES}"
+            )
+        if doc.version is not None and not 1 <= doc.version <= MAX_SAFE_INT:
+            raise InvalidInput(f"version: must be an integer from 1 to {MAX_SAFE_INT} (2**53 - 1)")
         if doc.published_at is not None:
             doc.published_at = ensure_utc(doc.published_at, "published_at")
         return doc

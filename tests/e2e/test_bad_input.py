@@ -14,7 +14,7 @@ def test_malformed_json(client: httpx.Client) -> None:
     resp = client.post(
         "/v1/documents", content=b'{"text": "x"', headers={"content-type": "application/json"}
     )
-    assert_problem(resp, 400, "not valid JSON")
+    assert_problem(resp, 400, "invalid JSON")
 
 
 def test_missing_text(client: httpx.Client) -> None:

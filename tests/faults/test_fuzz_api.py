@@ -24,6 +24,7 @@ from app.api.schemas import DocumentCreate, QueryRequest, WebhookBatch
 from app.ingest.webhooks import sign_chronorag
 from tests.conftest import WEBHOOK_SECRET, ServeProcess
 from tests.faults.conftest import fault_env
+from tests.fixtures.hostile_bodies import DOCUMENT_BODIES, QUERY_BODIES
 
 pytestmark = pytest.mark.faults
 
@@ -146,6 +147,25 @@ def test_fuzz_http_api_never_answers_5xx(
             resp = httpx.post(server.url + path, json=body, timeout=60)
             tally.statuses[resp.status_code] += 1
             assert resp.status_code == 422 and "outside the years" in resp.text, resp.text
+        hostile = [("/v1/documents", b) for b in DOCUMENT_BODIES]
+        hostile += [("/v1/query", b) for b in QUERY_BODIES]
+        hostile += [("/v1/webhooks/" + HOOK_SOURCE, b) for b in DOCUMENT_BODIES]
+        for path, text in hostile:
+            body = text.encode("utf-8")
+            headers = {"content-type": "application/json"}
+            if path.startswith("/v1/webhooks/"):
+                stamp = int(time.time())
+                headers |= {
+                    "X-Chronorag-Timestamp": str(stamp),
+                    "X-Chronorag-Delivery": f"hostile-{time.monotonic_ns()}",
+                    "X-Chronorag-Signature": sign_chronorag(WEBHOOK_SECRET, stamp, body),
+                }
+            resp = httpx.post(server.url + path, content=body, headers=headers, timeout=60)
+            tally.statuses[resp.status_code] += 1
+            tally.per_operation["hostile " + path.split("/")[2]] += 1
+            # Every hostile document is refused; an edge-date query may be answered.
+            if resp.status_code >= 500 or (path != "/v1/query" and resp.status_code < 400):
+                tally.failures.append(f"hostile {path} {text[:120]!r} -> {resp.text[:300]}")
         server_alive = server.proc is not None and server.proc.poll() is None
     finally:
         session.close()
