@@ -15,21 +15,42 @@ from pydantic import (
     StrictStr,
 )
 
+from app.core.timeutil import plain_date_instant
 from app.ingest.intake import DocumentInput
 
 
-def _iso_text(value: Any) -> Any:
+def _iso_text(value: Any, *, day_end: bool = False) -> Any:
     """Numbers are refused: ``1700000000`` could be seconds or milliseconds, and pydantic
-    would silently guess. Example: ``"2024-05-01T09:00:00Z"`` is accepted, ``1714554000`` not."""
+    would silently guess. Example: ``"2024-05-01T09:00:00Z"`` is accepted, ``1714554000`` not.
+    A plain date (``"2024-05-01"``) is that whole UTC day (see ``plain_date_instant``)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         raise ValueError(
             "send an ISO-8601 date-time string such as '2024-05-01T09:00:00Z', not a number"
         )
+    if isinstance(value, str):
+        day = plain_date_instant(value, day_end=day_end)
+        if day is not None:
+            return day
+        try:
+            naive = datetime.fromisoformat(value.strip().replace("Z", "+00:00")).tzinfo is None
+        except ValueError:
+            naive = False
+        if naive:
+            raise ValueError(
+                f"{value!r} has no timezone; add 'Z' or an offset such as '+00:00', "
+                "or send a plain date (a whole UTC day)"
+            )
     return value
 
 
-#: An instant in a request body: ISO-8601 text with a timezone.
+def _iso_text_day_end(value: Any) -> Any:
+    return _iso_text(value, day_end=True)
+
+
+#: An instant in a request body: ISO-8601 text with a timezone, or a plain date (its start).
 Instant = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+#: An instant that closes a period (``as_of``, ``end``): a plain date means its last instant.
+ClosingInstant = Annotated[AwareDatetime, BeforeValidator(_iso_text_day_end)]
 
 
 class DocumentCreate(BaseModel):
@@ -95,11 +116,11 @@ class QueryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: StrictStr = Field(min_length=1)
-    as_of: Instant | None = Field(
+    as_of: ClosingInstant | None = Field(
         default=None, description="Known time: only what was published by then counts."
     )
     start: Instant | None = Field(default=None, description="Valid-time window start.")
-    end: Instant | None = Field(default=None, description="Valid-time window end.")
+    end: ClosingInstant | None = Field(default=None, description="Valid-time window end.")
     top_k: StrictInt | None = Field(default=None, ge=1, le=1000)
     use_time: bool = Field(
         default=True, description="False ignores every time cue (the time-agnostic baseline)."

@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, time
 
 from app.core.errors import InvalidInput
+
+_PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def parse_instant(value: str, field: str) -> datetime:
-    """Parse an ISO-8601 instant; naive values are refused rather than guessed."""
+def plain_date_instant(value: str, *, day_end: bool = False) -> datetime | None:
+    """A date without a time is a whole UTC day: its first instant, or its last for bounds
+    that end a period (``as_of``, ``end``). Example: ``"2023-12-31"`` as ``as_of`` is
+    ``2023-12-31T23:59:59.999999Z``, so a document published that afternoon counts.
+    None when ``value`` is not a plain ``YYYY-MM-DD`` date."""
     text = value.strip()
+    if not _PLAIN_DATE.fullmatch(text):
+        return None
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        return None
+    return datetime.combine(day, time.max if day_end else time.min, tzinfo=UTC)
+
+
+def parse_instant(value: str, field: str) -> datetime:
+    """Parse an ISO-8601 instant; a plain date is its UTC day's start; a naive date-time is
+    refused rather than guessed."""
+    text = value.strip()
+    day = plain_date_instant(text)
+    if day is not None:
+        return day
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:

@@ -349,6 +349,14 @@ class EdgeEngine:
         try:
             return self._qe.EdgeShard.load(str(path), config)
         except Exception as exc:
+            if "wal" in str(exc).lower():
+                # Not a second process: a record in the write-ahead log cannot be read back.
+                # Intake refuses the shapes known to cause this (see app.core.jsonvalue).
+                raise RuntimeError(
+                    f"Cannot replay the write-ahead log of the embedded Qdrant folder {path} "
+                    f"({exc}). A record in it cannot be read back; the folder is left as it "
+                    "is. Move it aside to start without that collection, and report the error."
+                ) from exc
             raise RuntimeError(
                 f"Cannot open the embedded Qdrant folder {path} ({exc}). An embedded folder "
                 "belongs to one process: stop the `chronorag serve` using this --data-dir, or "

@@ -70,7 +70,9 @@ def test_unknown_id(client: httpx.Client) -> None:
 def test_query_bad_inputs(client: httpx.Client) -> None:
     assert_problem(client.post("/v1/query", json={}), 422, "question")
     assert_problem(
-        client.post("/v1/query", json={"question": "x", "as_of": "2021-01-01"}), 422, "as_of"
+        client.post("/v1/query", json={"question": "x", "as_of": "2021-01-01T10:00"}),
+        422,
+        "add 'Z'",
     )
     assert_problem(client.post("/v1/query", json={"question": "x", "top_k": 0}), 422, "top_k")
     assert_problem(client.post("/v1/query", json={"question": "x", "top_k": 999}), 422, "top_k")
@@ -100,3 +102,28 @@ def test_hostile_ids_and_control_characters(client: httpx.Client) -> None:
     assert_problem(client.post("/v1/documents", json={"id": "a/b", "text": "x"}), 422, "id:")
     resp = client.post("/v1/documents", json={"id": "ok-\u202e", "text": "\x00\x01 odd text"})
     assert resp.status_code == 202
+
+
+def test_plain_dates_are_whole_utc_days(client: httpx.Client) -> None:
+    doc_id = "plain-date-memo"
+    resp = client.post(
+        "/v1/documents",
+        json={"id": doc_id, "text": "The Orrin ferry resumed.", "published_at": "2021-06-14"},
+    )
+    assert resp.status_code == 202, resp.text
+    assert (
+        client.get(f"/v1/documents/{doc_id}")
+        .json()["published_at"]
+        .startswith("2021-06-14T00:00:00")
+    )
+    # As a closing bound, the date is its last instant: the whole day is known.
+    body = client.post(
+        "/v1/query", json={"question": "Did the ferry resume?", "as_of": "2021-06-14"}
+    ).json()
+    assert body["time_scope"]["as_of"].startswith("2021-06-14T23:59:59")
+
+
+def test_stream_plain_date_is_a_utc_day() -> None:
+    from app.core.timeutil import parse_instant
+
+    assert parse_instant("2021-06-14", "published_at").isoformat() == "2021-06-14T00:00:00+00:00"
