@@ -45,6 +45,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if settings is None:
         return 2
+    from app.core.security import mask_url
     from workers.embedded import build_node  # after validation: importing it reads settings
 
     node = build_node(settings)
@@ -55,9 +56,10 @@ def _serve(args: argparse.Namespace) -> int:
     where = (
         "embedded Qdrant in " + str(settings.data_dir)
         if settings.embedded
-        else ("Qdrant at " + str(settings.qdrant_url))
+        else ("Qdrant at " + mask_url(settings.qdrant_url))
     )
-    broker = "Redis " + settings.redis_url if settings.redis_url else "in-memory queue"
+    # Printed settings go through mask_url: a URL may carry a password.
+    broker = "Redis " + mask_url(settings.redis_url) if settings.redis_url else "in-memory queue"
     print(
         f"chronorag listening on http://{args.host}:{args.port} ({where}; {broker}; "
         f"worker {'in-process' if settings.embedded_worker else 'external'})",

@@ -27,7 +27,7 @@ from app.ingest.reconcile import Reconciler
 from app.ingest.webhooks import WebhookReceiver
 from app.integrations.llm_answer import LLMAnswerComposer
 from app.retrieval.service import QueryService
-from app.stores.ttl import build_ttl_store
+from app.stores.ttl import build_ttl_store, claims_path
 from workers import runtime
 from workers.celery_app import create_celery
 from workers.dispatch import CeleryDispatcher
@@ -120,7 +120,10 @@ def build_node(settings: Settings, services: Services | None = None) -> Node:
     backpressure = Backpressure(
         dispatcher, settings.max_backlog, settings.backpressure_retry_after_s
     )
-    claims = build_ttl_store(services.redis)
+    # Without Redis, webhook claims go to a file in the data folder: a delivery captured before
+    # a restart must still be refused after it.
+    durable = claims_path(settings.data_dir) if settings.webhook_secrets else None
+    claims = build_ttl_store(services.redis, durable)
     context = ApiContext(
         services=services,
         intake=intake,

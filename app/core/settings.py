@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_TENANT = "default"
 PLACEHOLDER_SECRET = "changethis"
+MIN_PRODUCTION_SECRET_CHARS = 32
 TENANT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 SOURCE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 KEY_HASH_RE = re.compile(r"[0-9a-f]{64}")
@@ -118,6 +119,10 @@ class Settings(BaseSettings):
     # Tenants: sha256-hex(API key) -> tenant. Empty → single-tenant mode (refused in production).
     api_keys: dict[str, str] = Field(default_factory=dict)
 
+    # Operators: sha256-hex of the keys allowed on /v1/admin/* (tenant keys get 403 there).
+    # No API keys and no admin keys at all → admin routes are open like everything else.
+    admin_keys: list[str] = Field(default_factory=list)
+
     # Webhooks: source name -> {secret, mode, tenant} (a bare string is the secret).
     webhook_secrets: dict[str, WebhookSource] = Field(default_factory=dict)
     webhook_tolerance_s: int = Field(default=300, ge=1, le=86_400)
@@ -181,9 +186,25 @@ class Settings(BaseSettings):
             out[digest.lower()] = tenant
         return out
 
+    @field_validator("admin_keys")
+    @classmethod
+    def _admin_hashes(cls, value: list[str]) -> list[str]:
+        for digest in value:
+            if not KEY_HASH_RE.fullmatch(digest.lower()):
+                raise ValueError(
+                    f"CHRONORAG_ADMIN_KEYS lists sha256-hex(key), and {digest[:12]!r}... is not "
+                    "64 hex digits; store hashes, never keys: run `chronorag hash-key KEY`"
+                )
+        return [digest.lower() for digest in value]
+
     @model_validator(mode="after")
     def _check_auth(self) -> Settings:
         """Refuse configurations that would expose or misroute data; warn about weak ones."""
+        if set(self.admin_keys) & set(self.api_keys):
+            raise ValueError(
+                "a key is in both CHRONORAG_ADMIN_KEYS and CHRONORAG_API_KEYS; give operators "
+                "keys of their own, so that no tenant key opens /v1/admin"
+            )
         if self.environment == "production" and not self.api_keys:
             raise ValueError(
                 "CHRONORAG_ENVIRONMENT=production needs API keys, or every caller shares one "
@@ -202,11 +223,31 @@ class Settings(BaseSettings):
                 if self.environment == "production":
                     raise ValueError(f"{where}: the secret is still {PLACEHOLDER_SECRET!r}")
                 log.warning("%s: the secret is still %r; change it", where, PLACEHOLDER_SECRET)
+            if self.environment == "production" and len(secret) < MIN_PRODUCTION_SECRET_CHARS:
+                raise ValueError(
+                    f"{where}: the secret has {len(secret)} characters; production needs at "
+                    f"least {MIN_PRODUCTION_SECRET_CHARS} (e.g. `openssl rand -hex 32`)"
+                )
             if source.tenant not in tenants:
                 raise ValueError(
                     f"{where}: tenant {source.tenant!r} has no API key, so nobody could read "
                     f"what it sends; use one of {sorted(tenants)} or add a key for it"
                 )
+        if (
+            self.environment == "production"
+            and self.webhook_secrets
+            and not self.redis_url
+            and not self.embedded
+        ):
+            # Embedded: one process owns data_dir, and its replay claims live durably there
+            # (data_dir/claims.sqlite3). Beside a Qdrant server there may be several API
+            # replicas, each with its own data_dir, so a delivery refused by one would pass
+            # another: only Redis gives them one set of claims.
+            raise ValueError(
+                "CHRONORAG_WEBHOOK_SECRETS with CHRONORAG_QDRANT_URL needs CHRONORAG_REDIS_URL "
+                "in production: API replicas must share webhook replay claims through Redis "
+                "(without a Qdrant server the one process keeps them in its data folder)"
+            )
         return self
 
     @model_validator(mode="after")

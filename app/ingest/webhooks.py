@@ -17,6 +17,10 @@ claims, and a process killed mid-recording stops renewing them, so in both cases
 retry goes through (and recording is idempotent per document, so what the first attempt had
 already recorded is not doubled). A retry that meets a live pending claim gets 503 with
 ``Retry-After``, never a 409 that would tell the sender its batch was taken.
+
+The claims must outlive the process (a captured delivery re-sent after a restart is still a
+replay), so they are kept in Redis, or without Redis in ``data_dir/claims.sqlite3``
+(``app.stores.ttl.SqliteTtlStore``); never in process memory alone.
 """
 
 from __future__ import annotations

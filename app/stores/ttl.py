@@ -1,16 +1,19 @@
 """Short-lived keys with set-if-absent: idempotency records and webhook delivery ids.
 
-Redis holds them when configured, so every API replica sees the same claims; without Redis
-(the one-process topology) an in-process map with expiry does, which is correct there because
-that one process is the only writer.
+Redis holds them when configured, so every API replica sees the same claims. Without Redis
+(the one-process topology, whose one process is the only writer) an in-process map with expiry
+does, unless the claims must outlive the process: webhook replay protection (a captured
+delivery must stay refused after a restart) uses a SQLite file in the data folder instead.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any, Protocol
 
 from app.core.errors import ChronoragError, Unavailable
@@ -132,6 +135,90 @@ class LocalTtlStore:
             return True
 
 
+class SqliteTtlStore:
+    """Claims in a SQLite file, so they survive a restart (and a ``kill -9``) of the process.
+
+    Expiry uses the wall clock (a restart resets the monotonic one). Every method is one
+    ``BEGIN IMMEDIATE`` transaction, atomic with respect to other threads and to other processes
+    opening the same file; commits are synchronous, so a claim that was answered is on disk.
+    """
+
+    def __init__(self, path: Path, sweep_every_s: float = 60.0) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            str(path), timeout=10.0, isolation_level=None, check_same_thread=False
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS claims "
+            "(key TEXT PRIMARY KEY, value TEXT NOT NULL, expires REAL NOT NULL)"
+        )
+        self._sweep_every_s = sweep_every_s
+        self._next_sweep = 0.0
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise Unavailable(f"claim store {self.path} unavailable: {exc}") from exc
+
+    def _live(self, db: sqlite3.Connection, key: str, now: float) -> str | None:
+        row = db.execute(
+            "SELECT value FROM claims WHERE key = ? AND expires > ?", (key, now)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def claim(self, key: str, value: str, ttl_s: float) -> bool:
+        now = time.time()
+        with self._tx() as db:
+            if now >= self._next_sweep:
+                db.execute("DELETE FROM claims WHERE expires <= ?", (now,))
+                self._next_sweep = now + self._sweep_every_s
+            if self._live(db, key, now) is not None:
+                return False
+            db.execute(
+                "INSERT OR REPLACE INTO claims (key, value, expires) VALUES (?, ?, ?)",
+                (key, value, now + ttl_s),
+            )
+            return True
+
+    def get(self, key: str) -> str | None:
+        with self._tx() as db:
+            return self._live(db, key, time.time())
+
+    def replace_if(self, key: str, expected: str, value: str, ttl_s: float) -> bool:
+        now = time.time()
+        with self._tx() as db:
+            if self._live(db, key, now) != expected:
+                return False
+            db.execute(
+                "UPDATE claims SET value = ?, expires = ? WHERE key = ?", (value, now + ttl_s, key)
+            )
+            return True
+
+    def delete_if(self, key: str, expected: str) -> bool:
+        with self._tx() as db:
+            if self._live(db, key, time.time()) != expected:
+                return False
+            db.execute("DELETE FROM claims WHERE key = ?", (key,))
+            return True
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
 @contextmanager
 def renewing(
     store: TtlStore, keys: Sequence[str], value: str, lease_s: float = LEASE_S
@@ -158,9 +245,19 @@ def renewing(
         yield
 
 
-def build_ttl_store(redis_client: Any | None) -> TtlStore:
-    """Redis when the process has a client, the in-process map otherwise."""
-    return RedisTtlStore(redis_client) if redis_client is not None else LocalTtlStore()
+def build_ttl_store(redis_client: Any | None, durable_path: Path | None = None) -> TtlStore:
+    """Redis when the process has a client; else a SQLite file at ``durable_path`` when the
+    claims must survive a restart; else the in-process map."""
+    if redis_client is not None:
+        return RedisTtlStore(redis_client)
+    if durable_path is not None:
+        return SqliteTtlStore(durable_path)
+    return LocalTtlStore()
+
+
+def claims_path(data_dir: Path) -> Path:
+    """Where the durable claim store of a data folder lives."""
+    return data_dir / "claims.sqlite3"
 
 
 def _ms(ttl_s: float) -> int:

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.e2e
 
 ACME_KEY = "acme-key-" + uuid.uuid4().hex
 GLOBEX_KEY = "globex-key-" + uuid.uuid4().hex
+ADMIN_KEY = "operator-key-" + uuid.uuid4().hex
 ACME_FEED_SECRET = "acme-feed-secret-" + uuid.uuid4().hex
 GLOBEX_FEED_SECRET = "globex-feed-secret-" + uuid.uuid4().hex
 ACME_TEXT = (
@@ -37,6 +38,7 @@ def tenants_server(
     env["CHRONORAG_API_KEYS"] = json.dumps(
         {hash_api_key(ACME_KEY): "acme", hash_api_key(GLOBEX_KEY): "globex"}
     )
+    env["CHRONORAG_ADMIN_KEYS"] = json.dumps([hash_api_key(ADMIN_KEY)])
     env["CHRONORAG_WEBHOOK_SECRETS"] = json.dumps(
         {
             "acme-feed": {"secret": ACME_FEED_SECRET, "tenant": "acme"},
@@ -184,15 +186,18 @@ def test_graph_endpoints_are_confined_to_the_tenant(
     assert theirs.json()["facts"] == [] and "Solbakken" not in theirs.text
 
 
-def test_admin_search_is_confined_to_the_tenant(
-    acme: httpx.Client, globex: httpx.Client, acme_doc: str
+def test_admin_search_is_confined_to_the_named_tenant(
+    tenants_server: ServeProcess, acme: httpx.Client, acme_doc: str
 ) -> None:
     body = {"question": ACME_QUESTION, "top_k": 50}
-    mine = acme.post("/v1/admin/search", json=body)
-    assert mine.status_code == 200 and acme_doc in {h["document_id"] for h in mine.json()["hits"]}
-    theirs = globex.post("/v1/admin/search", json=body)
-    assert theirs.status_code == 200
-    assert acme_doc not in {h["document_id"] for h in theirs.json()["hits"]}
+    assert_problem(acme.post("/v1/admin/search", json=body), 403, "CHRONORAG_ADMIN_KEYS")
+    with _client(tenants_server, ADMIN_KEY) as operator:
+        mine = operator.post("/v1/admin/search", json={**body, "tenant": "acme"})
+        assert mine.status_code == 200, mine.text
+        assert acme_doc in {h["document_id"] for h in mine.json()["hits"]}
+        theirs = operator.post("/v1/admin/search", json={**body, "tenant": "globex"})
+        assert theirs.status_code == 200
+        assert acme_doc not in {h["document_id"] for h in theirs.json()["hits"]}
 
 
 def _signed(body: bytes, secret: str) -> dict[str, str]:

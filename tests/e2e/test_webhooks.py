@@ -249,7 +249,7 @@ def test_wrong_content_type_and_malformed_json(client: httpx.Client) -> None:
     assert_problem(
         client.post("/v1/webhooks/newswire", content=body, headers=_signed(body)),
         400,
-        "not valid JSON",
+        "invalid JSON",
     )
 
 

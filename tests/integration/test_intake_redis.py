@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,17 +18,22 @@ from app.core.errors import Conflict, Unavailable
 from app.core.settings import Settings
 from app.ingest.idempotency import IdempotencyService, StoredResponse
 from app.stores.locks import RedisLocker
-from app.stores.ttl import LocalTtlStore, RedisTtlStore, TtlStore, renewing
+from app.stores.ttl import LocalTtlStore, RedisTtlStore, SqliteTtlStore, TtlStore, renewing
 from workers.celery_app import create_celery
 from workers.dispatch import CeleryDispatcher
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(params=["redis", "local"])
-def store(request: pytest.FixtureRequest, redis_url: str) -> Iterator[TtlStore]:
+@pytest.fixture(params=["redis", "local", "sqlite"])
+def store(request: pytest.FixtureRequest, redis_url: str, tmp_path: Path) -> Iterator[TtlStore]:
     if request.param == "local":
         yield LocalTtlStore()
+        return
+    if request.param == "sqlite":
+        durable = SqliteTtlStore(tmp_path / "claims.sqlite3")
+        yield durable
+        durable.close()
         return
     client = redis.Redis.from_url(redis_url)
     yield RedisTtlStore(client)
