@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 __all__ = ["EntityResolver", "entity_key"]
 
@@ -41,11 +41,18 @@ _ORG_SUFFIXES = frozenset(
 _ACRONYM_SKIP = frozenset({"of", "and", "for", "the", "&", "de", "du", "des", "la", "le", "der"})
 _PAREN_ALIAS = re.compile(r"^(?P<full>.*?\S)\s*\((?P<abbr>[^()]+)\)\s*$")
 # "Full Name (ABBR)" in running text: a run of capitalised words (with lower-case joiners)
-# followed by a parenthesised token of capitals, digits and ampersands.
-_TEXT_ACRONYM = re.compile(
-    r"(?P<full>(?:[A-Z][\w&'\u2019.-]*\s+(?:(?:of|and|for|the|de|du|des|la|le|der|&)\s+)*)+)"
-    r"\((?P<abbr>[A-Z][A-Za-z0-9&]{1,11})\)"
-)
+# followed by whitespace and a parenthesised token of capitals, digits and ampersands. The
+# parenthesis is found first and the run read backwards from it (`_acronym_definitions`): a
+# single regex for the whole shape retried every capitalised word of a long run without a
+# parenthesis, quadratic in the run's length.
+_TEXT_ABBR = re.compile(r"(?<=\s)\((?P<abbr>[A-Z][A-Za-z0-9&]{1,11})\)")
+_CAP_WORD = re.compile(r"[A-Z][\w&'\u2019.-]*")
+_NAME_JOINERS = frozenset({"of", "and", "for", "the", "de", "du", "des", "la", "le", "der", "&"})
+#: How far before "(ABBR)" the full name is looked for, in characters and in words. An
+#: abbreviation has at most 12 letters, so its full name has at most 12 initials; the window
+#: leaves room for joiners and long words while keeping the scan linear in the text.
+MAX_ACRONYM_LOOKBACK_CHARS = 600
+MAX_ACRONYM_LOOKBACK_WORDS = 40
 
 
 def entity_key(name: str) -> str:
@@ -107,6 +114,32 @@ def _strip_punctuation(text: str) -> str:
             chars.append(" ")
     # An inner ampersand becomes its own word, so "AT&T" and "AT & T" give one key.
     return " ".join("".join(chars).split())
+
+
+def _acronym_definitions(text: str) -> Iterator[tuple[str, list[str]]]:
+    """Each "(ABBR)" in ``text`` with the run of capitalised words just before it.
+
+    The run is the longest sequence of capitalised words and lower-case joiners ("of", "the",
+    "&") that starts with a capitalised word and ends at the whitespace before the
+    parenthesis, within `MAX_ACRONYM_LOOKBACK_WORDS` words and `MAX_ACRONYM_LOOKBACK_CHARS`
+    characters. Occurrences with no such run are skipped.
+    """
+    for match in _TEXT_ABBR.finditer(text):
+        begin = max(0, match.start() - MAX_ACRONYM_LOOKBACK_CHARS)
+        window = text[begin : match.start()]
+        tokens = window.split()
+        if begin > 0 and not window[:1].isspace() and tokens:
+            tokens = tokens[1:]  # cut by the window's edge
+        run: list[str] = []
+        for token in reversed(tokens[-MAX_ACRONYM_LOOKBACK_WORDS:]):
+            if token not in _NAME_JOINERS and _CAP_WORD.fullmatch(token) is None:
+                break
+            run.append(token)
+        run.reverse()
+        while run and run[0] in _NAME_JOINERS:
+            run = run[1:]
+        if run:
+            yield match.group("abbr"), run
 
 
 def _initials(words: list[str], *, skip: frozenset[str]) -> str:
@@ -209,9 +242,8 @@ class EntityResolver:
         spell the acronym, so "Shares of International Business Machines (IBM)" learns
         "ibm" -> "international business machines".
         """
-        for match in _TEXT_ACRONYM.finditer(text):
-            abbr_key = entity_key(match.group("abbr"))
-            words = match.group("full").split()
+        for abbr, words in _acronym_definitions(text):
+            abbr_key = entity_key(abbr)
             for start in range(len(words) - 1, -1, -1):
                 candidate = entity_key(" ".join(words[start:]))
                 if _acronym_matches(abbr_key, candidate):

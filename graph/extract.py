@@ -4,7 +4,8 @@
 reference time, same facts, in the same order), needs nothing but the standard library, and
 runs at thousands of short documents per second, so it can sit on the ingest hot path.
 
-How it works, per sentence (`graph.text.split_sentences`):
+How it works, per sentence (`graph.text.split_sentences`; one longer than
+`MAX_SENTENCE_CHARS` is cut at whitespace first, so the work stays linear in the text):
 
 1. Time mentions are found by `graph.timeparse.find_time_mentions` against the reference time
    (the document's ``published_at``) and masked, so that "March 2021" is never read as a name.
@@ -30,13 +31,14 @@ The price is recall on unusual phrasing; see ``Limitations`` in the class docstr
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from graph.relations import RELATIONS
-from graph.text import split_sentences, wordset
+from graph.text import split_long, split_sentences, wordset
 from graph.timeparse import TimeMention, TimeSpan, find_time_mentions
 
 __all__ = ["ExtractedFact", "FactExtractor", "RuleFactExtractor", "unique_facts"]
@@ -495,13 +497,16 @@ def _chunk(
             continue
         if token.is_cap and token.lower not in _CAP_STOP and token.text[0].isalpha():
             end = index
+            so_far = {token.lower}  # the chunk's words, kept up to date as it grows
             while end + 1 < n and (end + 1) not in time_of:
                 nxt = tokens[end + 1]
                 if nxt.is_cap and nxt.lower not in _CAP_STOP and nxt.text != "'s":
                     end += 1
+                    so_far.add(nxt.lower)
                     continue
-                joined = _join_length(tokens, index, end, time_of)
+                joined = _join_length(tokens, end, so_far, time_of)
                 if joined:
+                    so_far.update(t.lower for t in tokens[end + 1 : end + 1 + joined])
                     end += joined
                     continue
                 break
@@ -514,8 +519,11 @@ def _chunk(
     return items
 
 
-def _join_length(tokens: list[_Token], first: int, last: int, time_of: dict[int, int]) -> int:
-    """How many tokens after ``last`` a connector adds to the chunk ``first..last`` (0: none)."""
+def _join_length(tokens: list[_Token], last: int, so_far: set[str], time_of: dict[int, int]) -> int:
+    """How many tokens after ``last`` a connector adds to the chunk ending there (0: none).
+
+    ``so_far`` holds the lower-cased words of the chunk so far.
+    """
     n = len(tokens)
     nxt = tokens[last + 1].lower
     look = last + 2
@@ -523,7 +531,6 @@ def _join_length(tokens: list[_Token], first: int, last: int, time_of: dict[int,
         look += 1
     if look >= n or look in time_of or not tokens[look].is_cap or tokens[look].lower in _CAP_STOP:
         return 0
-    so_far = {t.lower for t in tokens[first : last + 1]}
     if nxt in _PARTICLES or nxt == "&" or nxt == "upon":
         return look - last
     if nxt in {"of", "for"} and so_far & _HEADS_OF:
@@ -1036,6 +1043,7 @@ class _Sentence:
         self.doc = doc
         pieces: list[str] = []
         self.owner: list[int] = []
+        self._starts: list[int] = []  # item index -> its first position in `reduced`
         for index, item in enumerate(items):
             piece = {"E": f"⟨E{index}⟩", "T": f"⟨T{index}⟩"}.get(item.kind, item.text)
             piece = piece.replace("’", "'") if item.kind == "W" else piece
@@ -1043,8 +1051,11 @@ class _Sentence:
                 pieces.append(" ")
                 self.owner.append(-1)
             pieces.append(piece)
+            self._starts.append(len(self.owner))
             self.owner.extend([index] * len(piece))
         self.reduced = "".join(pieces)
+        # Ends of the clause boundaries, in order, so `window` bisects instead of rescanning.
+        self._left_ends = [b.end() for b in _LEFT_BOUNDARY.finditer(self.reduced)]
         self.times = [
             (self._r_start(i), item.mention)
             for i, item in enumerate(items)
@@ -1053,7 +1064,7 @@ class _Sentence:
         self.drafts: list[_Draft] = []
 
     def _r_start(self, index: int) -> int:
-        return self.owner.index(index)
+        return self._starts[index]
 
     def entity(self, match: re.Match[str], group: str) -> str | None:
         value = match.group(group)
@@ -1072,9 +1083,9 @@ class _Sentence:
         """The clause around a match: where a time mention may belong to its fact."""
         reduced = self.reduced
         anchor = match.start("v")
-        left = 0
-        for boundary in _LEFT_BOUNDARY.finditer(reduced[:anchor]):
-            left = boundary.end()
+        # The last boundary that ends at or before the anchor.
+        found = bisect_right(self._left_ends, anchor)
+        left = self._left_ends[found - 1] if found else 0
         groups = match.re.groupindex
         for gap in ("gap", "gap2"):
             if gap in groups and match.group(gap):
@@ -1759,6 +1770,15 @@ def _assign_times(sentence: _Sentence, draft: _Draft) -> None:
 # --------------------------------------------------------------------------------------------
 # The extractor.
 
+#: Longest piece of a sentence the rules see at once, in characters. A longer sentence is cut
+#: at whitespace (`graph.text.split_long`) before extraction. The rules are written for news
+#: sentences of a few hundred characters, and parts of a sentence's work grow with the square
+#: of its length (each match looks for its clause boundaries and hedges in the sentence), so
+#: text with no sentence boundary (a table dump, a run of dates, hostile input) would
+#: otherwise cost seconds per hundred kilobytes. Real sentences longer than this are rare
+#: enough that a fact cut in two at the limit is an acceptable loss.
+MAX_SENTENCE_CHARS = 2000
+
 
 class RuleFactExtractor:
     """The default `FactExtractor`: linguistic rules over sentences, no model, no network.
@@ -1813,8 +1833,9 @@ class RuleFactExtractor:
         doc = _DocState(sports=_is_sports(text))
         return unique_facts(
             fact
-            for sentence_text in split_sentences(text)
-            for fact in self._sentence_facts(sentence_text, reference_time, doc)
+            for sentence in split_sentences(text)
+            for piece in split_long(sentence, MAX_SENTENCE_CHARS)
+            for fact in self._sentence_facts(piece, reference_time, doc)
         )
 
     def _sentence_facts(
@@ -1831,12 +1852,7 @@ class RuleFactExtractor:
             for token in tokens[1:]:
                 if token.lower in _HEADLINE_LOWER:
                     token.text = token.lower
-        time_of: dict[int, int] = {}
-        for t_index, token in enumerate(tokens):
-            for m_index, mention in enumerate(mentions):
-                if token.start < mention.end_char and mention.start_char < token.end:
-                    time_of[t_index] = m_index
-                    break
+        time_of = _time_of(tokens, mentions)
         items = _chunk(tokens, time_of, mentions, headline=headline)
         items = _resolve_leading_pronoun(items, doc)
         sentence = _Sentence(text, surface, items, doc)
@@ -1845,6 +1861,7 @@ class RuleFactExtractor:
                 handler(sentence, match)
         _add_succession_tails(sentence)
         facts: list[ExtractedFact] = []
+        flat = " ".join(text.split())
         sentence.drafts = [d for d in sentence.drafts if _valid_draft(d)]
         for draft in sentence.drafts:
             _assign_times(sentence, draft)
@@ -1860,12 +1877,32 @@ class RuleFactExtractor:
                     object=draft.object,
                     valid_from=draft.valid_from,
                     valid_to=draft.valid_to,
-                    sentence=" ".join(text.split()),
+                    sentence=flat,
                     negated=draft.negated,
                 )
             )
         _update_last_person(sentence, facts, doc)
         return facts
+
+
+def _time_of(tokens: Sequence[_Token], mentions: Sequence[TimeMention]) -> dict[int, int]:
+    """Token index -> index of the first time mention it overlaps, in one sweep.
+
+    Both are in text order and mentions do not overlap one another, so a token can only
+    overlap the mentions from the first one that does not end before it.
+    """
+    time_of: dict[int, int] = {}
+    first = 0
+    for t_index, token in enumerate(tokens):
+        while first < len(mentions) and mentions[first].end_char <= token.start:
+            first += 1
+        m_index = first
+        while m_index < len(mentions) and mentions[m_index].start_char < token.end:
+            if token.start < mentions[m_index].end_char:
+                time_of[t_index] = m_index
+                break
+            m_index += 1
+    return time_of
 
 
 def _valid_draft(draft: _Draft) -> bool:

@@ -71,16 +71,54 @@ def split_sentences(text: str) -> list[str]:
         start = 0
         for match in _BOUNDARY.finditer(flat):
             end = match.end(1)
-            head = flat[start:end]
-            word = head.rsplit(" ", 1)[-1].rstrip(".!?\"'”’)]").lower()
-            if head.endswith(".") and (word in _ABBREV or (len(word) == 1 and word.isalpha())):
+            # The last word before the boundary, read without copying the sentence so far
+            # (a run of initials "A. B. C. ..." would otherwise copy it once per initial).
+            word_start = max(flat.rfind(" ", start, end) + 1, start)
+            word = flat[word_start:end].rstrip(".!?\"'”’)]").lower()
+            if flat[end - 1] == "." and (word in _ABBREV or (len(word) == 1 and word.isalpha())):
                 continue
-            sentences.append(head.strip())
+            sentences.append(flat[start:end].strip())
             start = match.end()
         tail = flat[start:].strip()
         if tail:
             sentences.append(tail)
     return sentences
+
+
+def split_long(sentence: str, max_chars: int) -> list[str]:
+    """Cut a sentence longer than ``max_chars`` into pieces of at most that many characters.
+
+    Each cut is at the last whitespace that keeps the piece within the limit (a hard cut only
+    when a piece has no whitespace at all); the whitespace at a cut is dropped. A sentence
+    within the limit is returned whole. Used to bound per-sentence work: extraction rules are
+    written for sentences of a few hundred characters, and text with no sentence boundary
+    (a list, a table dump, hostile input) must not make them quadratic in the document.
+    """
+    if max_chars < 1:
+        raise ValueError(f"max_chars must be at least 1, got {max_chars}")
+    pieces: list[str] = []
+    start, n = 0, len(sentence)
+    while n - start > max_chars:
+        limit = start + max_chars
+        cut = -1
+        for index in range(limit, start, -1):
+            if sentence[index].isspace():
+                cut = index
+                break
+        if cut == -1:
+            pieces.append(sentence[start:limit])
+            start = limit
+            continue
+        piece = sentence[start:cut].strip()
+        if piece:
+            pieces.append(piece)
+        start = cut + 1
+        while start < n and sentence[start].isspace():
+            start += 1
+    tail = sentence[start:].strip()
+    if tail:
+        pieces.append(tail)
+    return pieces
 
 
 def wordset(text: str) -> frozenset[str]:

@@ -37,6 +37,7 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Literal, get_args
 
 __all__ = [
@@ -346,6 +347,12 @@ def _month_word_ok(match: re.Match[str], ctx: _Context) -> bool:
     return token[0].isupper() or token.lower().rstrip(".") not in _AMBIGUOUS_MONTH_WORDS
 
 
+@lru_cache(maxsize=4096)
+def _calendar_span(year: int, month: int, granularity: Granularity) -> TimeSpan:
+    """The calendar span containing the first of ``month``; cached, as text repeats periods."""
+    return TimeSpan.of(_month_start(year, month), granularity)
+
+
 def _day_span(year: int, month: int, day: int) -> TimeSpan | None:
     try:
         return TimeSpan.of(datetime(year, month, day, tzinfo=UTC), "day")
@@ -356,7 +363,7 @@ def _day_span(year: int, month: int, day: int) -> TimeSpan | None:
 def _year_span(year: int) -> TimeSpan | None:
     if not 1 <= year <= 9998:
         return None
-    return TimeSpan.of(_month_start(year, 1), "year")
+    return _calendar_span(year, 1, "year")
 
 
 def _most_recent_day(month: int, day: int, reference: datetime) -> TimeSpan | None:
@@ -374,7 +381,7 @@ def _most_recent_day(month: int, day: int, reference: datetime) -> TimeSpan | No
 
 def _most_recent_month(month: int, reference: datetime) -> TimeSpan:
     year = reference.year if month <= reference.month else reference.year - 1
-    return TimeSpan.of(_month_start(year, month), "month")
+    return _calendar_span(year, month, "month")
 
 
 def _expand_fiscal_year(match: re.Match[str], reference: datetime) -> int | None:
@@ -429,7 +436,7 @@ def _h_month_relative_year(match: re.Match[str], ctx: _Context) -> _Resolved:
     if not _month_word_ok(match, ctx):
         return None
     year = ctx.reference.year + _DIRECTIONS[match.group("dir").lower()]
-    return TimeSpan.of(_month_start(year, _month_number(match.group("month"))), "month"), True
+    return _calendar_span(year, _month_number(match.group("month")), "month"), True
 
 
 def _resolve_quarter(match: re.Match[str], ctx: _Context, quarter: int, fiscal: bool) -> _Resolved:
@@ -441,7 +448,7 @@ def _resolve_quarter(match: re.Match[str], ctx: _Context, quarter: int, fiscal: 
     if fiscal_year is not None:
         return _fiscal_quarter_span(fiscal_year, quarter, ctx.fiscal_start), False
     if year is not None:
-        return TimeSpan.of(_month_start(int(year), 3 * quarter - 2), "quarter"), False
+        return _calendar_span(int(year), 3 * quarter - 2, "quarter"), False
     if fiscal:
         fiscal_year, current = _fiscal_quarter_of(ctx.reference, ctx.fiscal_start)
         if quarter > current:
@@ -449,7 +456,7 @@ def _resolve_quarter(match: re.Match[str], ctx: _Context, quarter: int, fiscal: 
         return _fiscal_quarter_span(fiscal_year, quarter, ctx.fiscal_start), True
     current = (ctx.reference.month - 1) // 3 + 1
     year_i = ctx.reference.year if quarter <= current else ctx.reference.year - 1
-    return TimeSpan.of(_month_start(year_i, 3 * quarter - 2), "quarter"), True
+    return _calendar_span(year_i, 3 * quarter - 2, "quarter"), True
 
 
 def _h_quarter_code(match: re.Match[str], ctx: _Context) -> _Resolved:
@@ -505,11 +512,11 @@ def _shifted_span(ctx: _Context, unit: str, offset: int, fiscal: bool) -> TimeSp
             fiscal_year, index = divmod(fiscal_year * 4 + quarter - 1 + offset, 4)
             return _fiscal_quarter_span(fiscal_year, index + 1, ctx.fiscal_start)
         first = 3 * ((ref.month - 1) // 3) + 1
-        return TimeSpan.of(_month_start(*_shift_month(ref.year, first, 3 * offset)), "quarter")
+        return _calendar_span(*_shift_month(ref.year, first, 3 * offset), "quarter")
     if fiscal:
         return None  # "fiscal month"/"fiscal week" have no agreed meaning.
     if unit == "month":
-        return TimeSpan.of(_month_start(*_shift_month(ref.year, ref.month, offset)), "month")
+        return _calendar_span(*_shift_month(ref.year, ref.month, offset), "month")
     if unit == "week":
         return _week_span(ref + timedelta(days=7 * offset))
     return TimeSpan.of(ref + timedelta(days=offset), "day")
@@ -547,7 +554,7 @@ def _h_month_relative(match: re.Match[str], ctx: _Context) -> _Resolved:
         year = ref.year if month > ref.month else ref.year + 1
     else:
         year = ref.year
-    return TimeSpan.of(_month_start(year, month), "month"), True
+    return _calendar_span(year, month, "month"), True
 
 
 def _h_bare_month(match: re.Match[str], ctx: _Context) -> _Resolved:
@@ -768,9 +775,14 @@ def find_time_mentions(
                 candidates.append((position, match.end(), rank, *resolved))
     candidates.sort(key=lambda c: (c[0] - c[1], c[0], c[2]))
     chosen: list[tuple[int, int, int, TimeSpan | None, bool]] = []
+    # Characters already claimed by a longer mention: one lookup per candidate, over its own
+    # length, instead of a comparison with every mention kept so far (quadratic in mentions).
+    claimed = bytearray(len(text))
     for cand in candidates:
-        if all(cand[1] <= kept[0] or cand[0] >= kept[1] for kept in chosen):
+        start, end = cand[0], cand[1]
+        if claimed.find(1, start, end) == -1:
             chosen.append(cand)
+            claimed[start:end] = b"\x01" * (end - start)
     chosen.sort(key=lambda c: c[0])
     return [
         TimeMention(span=span, text=text[start:end], start_char=start, end_char=end, relative=rel)
