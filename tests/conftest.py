@@ -52,12 +52,16 @@ WEBHOOK_SOURCES = {
 }
 
 
+CORS_ORIGIN = "https://chat.example.test"
+
+
 def serve_env(redis_url: str) -> dict[str, str]:
     return {
         "CHRONORAG_REDIS_URL": redis_url,
         "CHRONORAG_CELERY_QUEUE": f"test-{uuid.uuid4().hex[:12]}",
         "CHRONORAG_LOG_LEVEL": "INFO",
         "CHRONORAG_WEBHOOK_SECRETS": json.dumps(WEBHOOK_SOURCES),
+        "CHRONORAG_CORS_ORIGINS": json.dumps([CORS_ORIGIN]),
     }
 
 

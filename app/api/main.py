@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import graph_routes, problems, webhooks
+from app.api import chat, graph_routes, problems, webhooks
 from app.api.admin import admin
 from app.api.context import ApiContext
 from app.api.routes import health, router
@@ -31,9 +32,21 @@ def create_api(context: ApiContext) -> FastAPI:
     )
     api.state.context = context
     problems.install(api)
+    origins = context.services.settings.cors_origins
+    if origins:
+        # Preflights from other origins get no CORS headers, so browsers refuse them.
+        api.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_credentials=False,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "Idempotency-Key"],
+            max_age=600,
+        )
     api.include_router(router)
     api.include_router(graph_routes.router)
     api.include_router(webhooks.router)
     api.include_router(admin)
+    api.include_router(chat.router)
     api.include_router(health)
     return api

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     embedding_batch_wait_ms: float = Field(default=10.0, ge=0.0, le=5_000.0)
     embedding_threads: int | None = None
     chunk_max_tokens: int = Field(default=200, ge=16, le=8192)
+    # Seconds one document version may take to index, checked after each stage: past it the
+    # document is ``failed`` with the reason, so one hostile document cannot hold a worker.
+    ingest_budget_s: float = Field(default=300.0, gt=0)
     chunk_overlap_sentences: int = Field(default=1, ge=0, le=10)
 
     # Intake limits.
@@ -118,6 +121,10 @@ class Settings(BaseSettings):
 
     # Tenants: sha256-hex(API key) -> tenant. Empty → single-tenant mode (refused in production).
     api_keys: dict[str, str] = Field(default_factory=dict)
+
+    # Browsers: origins allowed to call the API cross-origin (CORS); empty → CORS off.
+    # Keys travel in headers, never cookies, so no credentialed requests are allowed.
+    cors_origins: list[str] = Field(default_factory=list)
 
     # Operators: sha256-hex of the keys allowed on /v1/admin/* (tenant keys get 403 there).
     # No API keys and no admin keys at all → admin routes are open like everything else.
@@ -200,6 +207,12 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check_auth(self) -> Settings:
         """Refuse configurations that would expose or misroute data; warn about weak ones."""
+        if self.environment == "production" and "*" in self.cors_origins:
+            raise ValueError(
+                "CHRONORAG_CORS_ORIGINS=['*'] lets any web page call the API with a key a user "
+                "pasted into it; production needs the frontends' origins listed, e.g. "
+                "'[\"https://chat.example.org\"]'"
+            )
         if set(self.admin_keys) & set(self.api_keys):
             raise ValueError(
                 "a key is in both CHRONORAG_ADMIN_KEYS and CHRONORAG_API_KEYS; give operators "

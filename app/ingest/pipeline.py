@@ -24,6 +24,10 @@ from app.stores.chunks import ChunkWrite
 log = logging.getLogger(__name__)
 
 
+class IngestBudgetExceeded(Exception):
+    """A document took longer than ``ingest_budget_s``; it is marked failed, never retried."""
+
+
 class KnowledgeIndexer(Protocol):
     """A further index fed from each document version (the temporal graph is one)."""
 
@@ -62,15 +66,19 @@ class IngestPipeline:
         if record.status == "indexed" and record.indexed_version == version:
             return "skipped"
 
+        started = t
         chunks = self._chunk(record.text)
         t = self.timer.add("chunk", t)
+        self._within_budget(started, "chunking")
         vectors = self._s.embedder.embed_documents([c.text for c in chunks])
         t = self.timer.add("embed", t)
+        self._within_budget(started, "embedding")
         self._write_chunks(record, chunks, vectors)
         t = self.timer.add("store", t)
         facts = 0
         for indexer in self._indexers:
             facts += indexer.index(record, chunks)
+            self._within_budget(started, "extraction")
         t = self.timer.add("extract", t)
         outcome = self._commit(record, len(chunks), facts)
         self.timer.add("commit", t)
@@ -78,6 +86,20 @@ class IngestPipeline:
         if outcome == "indexed":
             self.timer.count("chunks_indexed", len(chunks))
         return outcome
+
+    def _within_budget(self, started: float, stage: str) -> None:
+        """Checked between stages (a stage is not interrupted; each is linear in the text).
+
+        The chunks already written stay invisible: readers see only committed versions.
+        """
+        budget = self._s.settings.ingest_budget_s
+        elapsed = time.perf_counter() - started
+        if elapsed > budget:
+            self.timer.count("ingest_over_budget")
+            raise IngestBudgetExceeded(
+                f"indexing took {elapsed:.1f} s by the end of {stage}, over the budget of "
+                f"{budget:g} s (CHRONORAG_INGEST_BUDGET_S); split the document or raise the budget"
+            )
 
     def _write_chunks(
         self, record: DocumentRecord, chunks: Sequence[Chunk], vectors: np.ndarray

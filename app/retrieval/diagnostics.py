@@ -100,4 +100,6 @@ def process_stats(services: Services) -> dict[str, Any]:
     stats["chunk_searches"] = services.stores.chunks.search_stats()
     stats["chunks"] = services.stores.engine.count(services.stores.chunks.collection)
     stats["memory"] = _proc_status()
+    # Folders the embedded engine moved aside at start (unreadable write-ahead log).
+    stats["quarantined"] = list(getattr(services.stores.engine, "quarantined", []))
     return stats

@@ -8,6 +8,7 @@ speaks the neutral types below, so no caller knows which engine it has.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -15,6 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
+
+from app.core.jsonvalue import check_json_value
 
 IndexKind = Literal["keyword", "float", "integer", "bool", "text"]
 
@@ -143,12 +146,29 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
+log = logging.getLogger(__name__)
+
+#: Deepest payload the stores write. qdrant-edge's WAL reader gives up on about 120 nested
+#: levels (``RecursionLimitExceeded``), after which the folder would not open again; intake
+#: keeps metadata far below this, so reaching it means a bug, refused before it is written.
+MAX_PAYLOAD_DEPTH = 64
+
+
+def check_payload(payload: dict[str, Any]) -> None:
+    """Refuse a payload the store could write but not read back (see ``MAX_PAYLOAD_DEPTH``)."""
+    check_json_value(payload, "payload", max_depth=MAX_PAYLOAD_DEPTH, error=ValueError)
+
+
 def point_uuid(*parts: object) -> str:
     """Deterministic point id: a retried write lands on the same point."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "chronorag:" + "/".join(str(p) for p in parts)))
 
 
 # --------------------------------------------------------------------------- edge engine
+
+
+class UnreadableLog(RuntimeError):
+    """A shard's write-ahead log holds an entry qdrant-edge cannot deserialize."""
 
 
 class EdgeEngine:
@@ -168,6 +188,8 @@ class EdgeEngine:
         self._shards: dict[str, Any] = {}
         self._specs: dict[str, CollectionSpec] = {}
         self._lock = threading.Lock()
+        #: Folders moved aside at start because their log could not be replayed.
+        self.quarantined: list[str] = []
 
     def ensure(self, spec: CollectionSpec) -> None:
         qe = self._qe
@@ -187,7 +209,11 @@ class EdgeEngine:
                 or None,
             )
             if self._is_shard(path):
-                shard = self._load(path, config)
+                try:
+                    shard = self._load(path, config)
+                except UnreadableLog:
+                    self._quarantine(path)
+                    shard = qe.EdgeShard.create(str(path), config)
             else:
                 shard = qe.EdgeShard.create(str(path), config)
             kinds = {
@@ -239,6 +265,8 @@ class EdgeEngine:
         if not points:
             return
         qe = self._qe
+        for p in points:
+            check_payload(p.payload)
         batch = [
             qe.Point(p.id, {k: self._vec(v) for k, v in p.vectors.items()}, p.payload)
             for p in points
@@ -247,6 +275,7 @@ class EdgeEngine:
 
     def set_payload(self, collection: str, ids: Sequence[str], payload: dict[str, Any]) -> None:
         if ids:
+            check_payload(payload)
             op = self._qe.UpdateOperation.set_payload(list(ids), payload)
             self._shard(collection).update(op)
 
@@ -349,20 +378,33 @@ class EdgeEngine:
         try:
             return self._qe.EdgeShard.load(str(path), config)
         except Exception as exc:
-            if "wal" in str(exc).lower():
+            if "failed to read wal" in str(exc).lower():
                 # Not a second process: a record in the write-ahead log cannot be read back.
-                # Intake refuses the shapes known to cause this (see app.core.jsonvalue).
-                raise RuntimeError(
-                    f"Cannot replay the write-ahead log of the embedded Qdrant folder {path} "
-                    f"({exc}). A record in it cannot be read back; the folder is left as it "
-                    "is. Move it aside to start without that collection, and report the error."
-                ) from exc
+                raise UnreadableLog(f"{path}: {exc}") from exc
             raise RuntimeError(
                 f"Cannot open the embedded Qdrant folder {path} ({exc}). An embedded folder "
                 "belongs to one process: stop the `chronorag serve` using this --data-dir, or "
                 "point CHRONORAG_QDRANT_URL at a Qdrant server. If the embedding model changed "
                 "dimension, use a new data dir."
             ) from exc
+
+    def _quarantine(self, path: Path) -> None:
+        """Move a folder whose log cannot be replayed aside, intact, and start it anew.
+
+        One unreadable record must not keep every tenant's service down; the folder is kept
+        under ``quarantine/`` for inspection or recovery, and listed in ``quarantined``.
+        Example: a shard whose WAL holds a payload nested 130 levels deep.
+        """
+        target = self._root / "quarantine" / f"{path.name}-{time.strftime('%Y%m%dT%H%M%S')}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(target)
+        self.quarantined.append(str(target))
+        log.error(
+            "embedded Qdrant folder %s has a write-ahead log that cannot be replayed; moved to "
+            "%s (kept intact) and started empty. Re-ingest its documents, and report the error.",
+            path,
+            target,
+        )
 
     def optimize(self) -> dict[str, float]:
         """Run qdrant-edge's optimizers (HNSW for every segment over the indexing threshold).

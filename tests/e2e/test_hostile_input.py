@@ -165,3 +165,22 @@ def test_service_restarts_after_hostile_uploads(tmp_path: Path, redis_url: str, 
             assert c.get("/healthz").status_code == 200
     finally:
         again.stop()
+
+
+def test_a_document_over_the_ingest_budget_fails_with_the_reason(
+    tmp_path: Path, redis_url: str
+) -> None:
+    env = {**serve_env(redis_url), "CHRONORAG_INGEST_BUDGET_S": "0.000001"}
+    proc = ServeProcess(tmp_path / "data", env)
+    proc.start()
+    try:
+        with httpx.Client(base_url=proc.url, timeout=60) as c:
+            doc_id = _doc_id()
+            resp = c.post("/v1/documents", json={"id": doc_id, "text": "A slow memo. " * 50})
+            assert resp.status_code == 202
+            record = wait_status(c, doc_id, "failed")
+            assert "CHRONORAG_INGEST_BUDGET_S" in record["error"], record
+            # The service goes on: the next request is served.
+            assert c.get("/healthz").status_code == 200
+    finally:
+        proc.stop()
