@@ -42,6 +42,12 @@ log = logging.getLogger(__name__)
 _EPS = timedelta(microseconds=1)
 
 
+def _just_before(moment: datetime) -> datetime:
+    """The instant before ``moment``; the earliest representable instant stays itself
+    (``end: 0001-01-01T00:00:00Z`` once gave a 500 through OverflowError)."""
+    return moment - _EPS if moment > datetime.min.replace(tzinfo=moment.tzinfo) else moment
+
+
 @dataclass
 class GraphStores:
     facts: QdrantFactStore
@@ -371,10 +377,10 @@ class GraphAnswerer:
         if scope.start is not None and scope.end is not None and scope.as_of is None:
             current = [r for r in resolved if valid_in(r, scope.start, scope.end)]
             # Prefer what still held at the end of the window.
-            at_end = [r for r in current if valid_at(r, scope.end - _EPS)]
+            at_end = [r for r in current if valid_at(r, _just_before(scope.end))]
             current = at_end or current
         else:
-            current = [r for r in resolved if valid_at(r, moment - _EPS)]
+            current = [r for r in resolved if valid_at(r, _just_before(moment))]
         if is_yes_no(question):
             return self._yes_no(resolved, current, keys), [fact_public(r) for r in current[:5]]
         if not current:
