@@ -282,7 +282,7 @@ def _tokens(key: str) -> set[str]:
 def link_score(mention_keys: Sequence[str], key: str) -> float:
     """How well an entity key matches one of the question's mentions.
 
-    1 for the same key, 0.8 when one name's words contain the other's ("Hull City" in "Hull
+    1 for the same key, 0.8 when one name's words contain the other's ("Orrin Vale" in "Orrin
     City AFC"), otherwise the Jaccard overlap of their words. A lone word inside a longer
     name ("Brown" in "Charles Q. Brown Jr.") stays below 0.5: surnames are shared by many.
     """

@@ -161,7 +161,7 @@ _CAP_STOP = wordset(
 _PRONOUNS = wordset(
     "he she it they we i you him her them his hers its their theirs who whom this that"
 )
-# Name particles that join capitalised words ("Kevin Van Winkle", "Dries de Pooter").
+# Name particles that join capitalised words ("Mara Van Holt", "Lise de Brauw").
 _PARTICLES = wordset(
     "de du des da di del della der den van von la le dos das bin ibn al el y ter ten"
 )
@@ -586,7 +586,7 @@ def _person_like(tokens: Sequence[_Token]) -> bool:
 
 
 def _split_trailing_person(tail: list[_Token]) -> tuple[list[_Token], list[_Token]]:
-    """Split "Sport Anika Wells" into the office tail ("Sport") and a person ("Anika Wells")."""
+    """Split "Transport Mara Quint" into the office tail ("Transport") and a person ("Mara Quint")."""
     n = len(tail)
     if n < 3:
         return tail, []
@@ -1480,7 +1480,7 @@ def _h_of_team(s: _Sentence, m: re.Match[str]) -> None:
 
 def _looks_like_team_in_parentheses(subject: str, obj: str) -> bool:
     """ "Jane Doe (Riverside Rovers)" names a team; "(USA)", "(France)" or an acronym of the
-    subject ("Korea Baseball Organization (KBO)") name a country or the subject itself."""
+    subject ("Velmar Rowing League (VRL)") name a country or the subject itself."""
     if obj.isupper() and len(obj.replace(".", "")) <= 4:
         return False
     initials = "".join(word[0] for word in subject.split() if word[:1].isupper())
@@ -1932,7 +1932,7 @@ def _is_sports(text: str) -> bool:
 
 
 def _keep_mention(mention: TimeMention, text: str) -> bool:
-    """Drop a bare month that is really a surname ("Theresa May") or a one-word fragment."""
+    """Drop a bare month that is really a surname ("Olen May") or a one-word fragment."""
     words = mention.text.split()
     if len(words) == 1 and words[0][:1].isupper() and not mention.text[:1].isdigit():
         before = text[: mention.start_char].rstrip()
