@@ -586,7 +586,7 @@ def _person_like(tokens: Sequence[_Token]) -> bool:
 
 
 def _split_trailing_person(tail: list[_Token]) -> tuple[list[_Token], list[_Token]]:
-    """Split "Transport Mara Quint" into the office tail ("Transport") and a person ("Mara Quint")."""
+    """Split "Trade Mara Quint" into the office tail ("Trade") and a person ("Mara Quint")."""
     n = len(tail)
     if n < 3:
         return tail, []
