@@ -31,6 +31,7 @@ from app.retrieval.mentions import is_yes_no
 from app.retrieval.scope import TimeScope
 from app.stores.facts import QdrantFactStore, QdrantTimeNodeStore, TimeNode, fact_text
 from graph.entities import EntityResolver, entity_key
+from graph.entity_search import EntityMatch, search_entities
 from graph.extract import FactExtractor, RuleFactExtractor
 from graph.facts import Fact, doc_id_of, merge_support, remove_support, source_id
 from graph.hierarchy import ExtractiveSummarizer, Summarizer, propagate_dirty, touched_nodes
@@ -402,7 +403,7 @@ class GraphAnswerer:
         if max(subj, obj) < 0.5:
             return None, public
         answer = best.fact.subject if obj > subj else best.fact.object
-        return Decision(answer, _newest_source(best)), public
+        return Decision(answer, _newest_source(best), fact=best), public
 
     @staticmethod
     def _yes_no(
@@ -446,19 +447,55 @@ class GraphAnswerer:
         decision = Decision(summary, max((_newest_source(r) for r in inside), default=None))
         return (decision if summary else None), [fact_public(r) for r in inside[:10]]
 
+    def search_entities(
+        self, tenant: str, query: str, limit: int, max_facts: int = 200_000
+    ) -> list[EntityMatch]:
+        """Entities whose name matches what a person typed (`graph.entity_search` rules).
+
+        Args:
+            tenant: Whose facts are searched.
+            query: The typed name.
+            limit: Most matches returned.
+            max_facts: Facts read at most (see `QdrantFactStore.entity_spellings`).
+
+        Raises:
+            InvalidInput: If the query holds no letters or digits.
+        """
+        if not entity_key(query):
+            raise InvalidInput("q: no entity name left after normalisation")
+        spellings, counts = self._stores.facts.entity_spellings(tenant, max_facts)
+        return search_entities(query, spellings, counts, limit)
+
+    def _unknown(self, tenant: str, name: str, as_of: datetime | None) -> NotFound:
+        """The one answer for an entity with no facts: 404, with the closest names known."""
+        when = f" as known at {as_of.isoformat()}" if as_of is not None else ""
+        # Best effort on a bounded scan: a 404 must stay cheap even for a large graph.
+        near = [m.name for m in self.search_entities(tenant, name, 3, max_facts=20_000)]
+        hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+        return NotFound(f"no facts about {name!r}{when}{hint} (search: GET /v1/entities?q=)")
+
     def timeline(self, tenant: str, name: str, as_of: datetime | None) -> dict[str, Any]:
+        """Every fact about an entity, oldest first, as known at ``as_of``.
+
+        Raises:
+            InvalidInput: If the name holds no letters or digits.
+            NotFound: If no fact (still supported, known by ``as_of``) mentions the entity:
+                the same 404 whether the name was never seen or all its facts are gone.
+        """
         key = entity_key(name)
         if not key:
             raise InvalidInput("name: no entity name left after normalisation")
         facts = self._stores.facts.of_entities(tenant, [key], as_of)
         if not facts:
-            raise NotFound(f"no facts about {name!r}")
+            raise self._unknown(tenant, name, as_of)
         pairs = {(f.relation, "subject_key", f.subject_key) for f in facts} | {
             (f.relation, "object_key", f.object_key) for f in facts
         }
         rivals = self._stores.facts.of_relation_groups(tenant, pairs)
         resolved = resolve_timeline([*facts, *rivals], as_of=as_of)
         mine = [r for r in resolved if key in (r.fact.subject_key, r.fact.object_key)]
+        if not mine:
+            raise self._unknown(tenant, name, as_of)
         display = next(
             (r.fact.subject if r.fact.subject_key == key else r.fact.object for r in mine), name
         )
@@ -521,10 +558,12 @@ def build_fact_extractor(settings: Settings) -> FactExtractor:
     Raises:
         ConfigurationError: If "llm" is chosen without ``llm_base_url``/``llm_model``, so a
             process fails at start-up rather than at its first ingest.
+        ValueError: If an ``extract_vocab_files`` entry is unreadable or malformed (same
+            reason: at start-up, with the file and line).
     """
     if settings.fact_extractor == "llm":
         return LLMFactExtractor.from_settings(settings)
-    return RuleFactExtractor()
+    return RuleFactExtractor(vocab_files=settings.extract_vocab_files)
 
 
 def build_summarizer(settings: Settings) -> Summarizer:

@@ -237,6 +237,8 @@ class Served(ServeProcess):
             "CHRONORAG_CELERY_QUEUE": self.queue,
             "CHRONORAG_STREAM_ENABLED": "false",
             "CHRONORAG_LOG_LEVEL": "WARNING",
+            # A line per request would be most of the log and some of the measured CPU.
+            "CHRONORAG_ACCESS_LOG": "false",
         }
         super().__init__(data_dir, {**defaults, **(env or {})})
 
@@ -265,14 +267,22 @@ def drop_queue(queue: str) -> None:
         pass
 
 
-def post_document(client: httpx.Client, doc: dict[str, Any], attempts: int = 20) -> httpx.Response:
-    """POST a document, honouring 429/503 Retry-After as ``chronorag ingest`` does."""
-    resp = client.post("/v1/documents", json=doc)
+def post_retrying(
+    client: httpx.Client, path: str, body: dict[str, Any], attempts: int = 20
+) -> httpx.Response:
+    """POST, honouring 429/503 Retry-After as ``chronorag ingest`` does; the last response."""
+    resp = client.post(path, json=body)
     for _ in range(attempts):
         if resp.status_code not in (429, 503):
             break
         time.sleep(float(resp.headers.get("Retry-After", 1)))
-        resp = client.post("/v1/documents", json=doc)
+        resp = client.post(path, json=body)
+    return resp
+
+
+def post_document(client: httpx.Client, doc: dict[str, Any], attempts: int = 20) -> httpx.Response:
+    """POST a document, honouring 429/503 Retry-After; anything but 202 at the end raises."""
+    resp = post_retrying(client, "/v1/documents", doc, attempts)
     if resp.status_code != 202:
         raise RuntimeError(f"upload of {doc.get('id')} failed: {resp.status_code} {resp.text}")
     return resp

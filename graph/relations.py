@@ -15,6 +15,11 @@ it. The side is named from the point of view of the fact ``(subject, relation, o
 The ontology is deliberately small and general (news domain): extractors map many surface
 forms onto these canonical, lower-case names, and unknown names are still accepted (as
 ``"none"``) so that a custom extractor never breaks the graph.
+
+*Open relations* are the explicit form of that: a relation phrase an extractor found but the
+ontology does not know ("founder of", "patron of") is kept under its own normalised name
+rather than dropped or forced onto a wrong canonical relation. It is never functional, so it
+never closes another fact; `is_open_relation` tells the two kinds apart.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ __all__ = [
     "RelationSpec",
     "canonical_relation",
     "get_relation",
+    "is_open_relation",
 ]
 
 Functional = Literal["subject", "object", "both", "none"]
@@ -204,3 +210,12 @@ def get_relation(name: str) -> RelationSpec:
     key = canonical_relation(name)
     spec = RELATIONS.get(key)
     return spec if spec is not None else RelationSpec(key, "none", "")
+
+
+def is_open_relation(name: str) -> bool:
+    """Whether ``name`` is an open relation: one the ontology (and its aliases) does not know.
+
+    Open relations are kept as stated ("founder of") and are never functional (see
+    `get_relation`), so they add knowledge without superseding anything.
+    """
+    return canonical_relation(name) not in RELATIONS

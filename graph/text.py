@@ -60,7 +60,7 @@ _PARAGRAPH = re.compile(r"\n\s*\n+")
 def split_sentences(text: str) -> list[str]:
     """Split prose into sentences without a model.
 
-    Abbreviations ("Mr.", "Dec.", "U.S.") and initials ("James F. Parker") do not end a
+    Abbreviations ("Mr.", "Dec.", "U.S.") and initials ("Orla K. Fenwick") do not end a
     sentence; blank lines always do. Whitespace inside a sentence is collapsed.
     """
     sentences: list[str] = []

@@ -473,6 +473,11 @@ def _h_ordinal_quarter(match: re.Match[str], ctx: _Context) -> _Resolved:
     return _resolve_quarter(match, ctx, _ORDINALS[ordinal], fiscal)
 
 
+def _h_year_ordinal_quarter(match: re.Match[str], ctx: _Context) -> _Resolved:
+    fiscal = bool(match.group("fy") or match.group("fylong"))
+    return _resolve_quarter(match, ctx, _ORDINALS[match.group("ord")], fiscal)
+
+
 def _h_fiscal_year(match: re.Match[str], ctx: _Context) -> _Resolved:
     fiscal_year = _expand_fiscal_year(match, ctx.reference)
     if fiscal_year is None:
@@ -646,6 +651,14 @@ _RULES: tuple[_Rule, ...] = (
     _rule(
         rf"(?:(?<![\w$]){_FISCAL_YEAR}|{_YEAR})\s*[-,]?\s*q(?P<q>[1-4])(?!\w)",
         _h_quarter_code,
+        "digit",
+        "fiscal",
+    ),
+    # fiscal 2025 first quarter / 2024 second quarter / FY2024 third-quarter (the year first)
+    _rule(
+        rf"(?:(?<![\w$]){_FISCAL_YEAR}|{_YEAR})[\s-]+"
+        r"(?P<ord>first|second|third|fourth|1st|2nd|3rd|4th)[\s-]+quarter(?!\w)",
+        _h_year_ordinal_quarter,
         "digit",
         "fiscal",
     ),

@@ -83,6 +83,24 @@ def server(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator
     proc.stop()
 
 
+@pytest.fixture(scope="module")
+def keyed_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, redis_url: str
+) -> Iterator[ServeProcess]:
+    """A ``serve`` of the module's own with API keys and no webhooks, for its tenant and auth
+    tests: the keys are the module's ``API_KEYS``, each raw key to its tenant."""
+    from app.core.security import hash_api_key
+
+    keys: dict[str, str] = request.module.API_KEYS
+    env = serve_env(redis_url)
+    env["CHRONORAG_WEBHOOK_SECRETS"] = "{}"
+    env["CHRONORAG_API_KEYS"] = json.dumps({hash_api_key(k): t for k, t in keys.items()})
+    proc = ServeProcess(tmp_path_factory.mktemp("keyed") / "data", env)
+    proc.start()
+    yield proc
+    proc.stop()
+
+
 @pytest.fixture()
 def client(server: ServeProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=60) as c:

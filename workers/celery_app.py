@@ -9,7 +9,10 @@ distributed topology that is what re-dispatches documents whose task was lost; t
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
+from celery.signals import celeryd_init
 
 from app.core.settings import Settings, get_settings
 
@@ -42,6 +45,21 @@ def create_celery(settings: Settings) -> Celery:
     )
     celery.conf.chronorag_settings = settings
     return celery
+
+
+@celeryd_init.connect
+def _serve_worker_metrics(conf: Any = None, **_: Any) -> None:
+    """A worker program serves its metrics when ``CHRONORAG_METRICS_PORT`` is set.
+
+    ``celeryd_init`` is sent only by the worker program (``chronorag worker``), once, in its
+    main process; the embedded worker inside ``serve`` reports through the API's /metrics.
+    """
+    settings = conf.get("chronorag_settings") if conf is not None else None
+    port = (settings or get_settings()).metrics_port
+    if port is not None:
+        from workers.metrics_http import serve_metrics
+
+        serve_metrics(port)
 
 
 app = create_celery(get_settings())

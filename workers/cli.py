@@ -1,20 +1,41 @@
-"""The ``chronorag`` command: serve, worker, stream-consumer, optimize, ingest, ask, hash-key."""
+"""The ``chronorag`` command: the service's processes (serve, worker, stream-consumer,
+optimize), hash-key, and the client commands of `workers.client_cli` (ingest, ask, status,
+delete, documents, entities, timeline, period)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from app.core.settings import Settings
 
-DEFAULT_URL = "http://127.0.0.1:8000"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+#: The loggers that ``CHRONORAG_LOG_LEVEL`` sets; libraries stay at WARNING below DEBUG.
+OWN_LOGGERS = ("app", "graph", "workers")
+
+
+def _configure_logs(settings: Settings) -> None:
+    """Chronorag's loggers at ``log_level``; the access log at INFO when it is on.
+
+    Libraries stay at WARNING (httpx logs every request at INFO, Celery every task) unless the
+    level is DEBUG, so the default output is the access log, one line per ingest task and
+    what needs an operator.
+    """
+    if settings.log_level == "DEBUG":
+        logging.getLogger().setLevel(logging.DEBUG)
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(settings.log_level)
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    access = logging.getLogger("uvicorn.access")
+    access.setLevel(logging.INFO if settings.access_log else logging.WARNING)
+    access.disabled = not settings.access_log
+    from app.core.logs import use_log_format
+
+    use_log_format(settings.log_format)
 
 
 def _settings(args: argparse.Namespace) -> Settings | None:
@@ -31,12 +52,14 @@ def _settings(args: argparse.Namespace) -> Settings | None:
     if getattr(args, "no_worker", False):
         overrides["embedded_worker"] = False
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"]) or "settings"
             print(f"chronorag: invalid configuration ({where}): {err['msg']}", file=sys.stderr)
         return None
+    _configure_logs(settings)
+    return settings
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -66,7 +89,15 @@ def _serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        uvicorn.run(node.api, host=args.host, port=args.port, log_level="warning")
+        # log_config=None: uvicorn's records go through the root handler, one format for all.
+        uvicorn.run(
+            node.api,
+            host=args.host,
+            port=args.port,
+            log_config=None,
+            log_level=None,
+            access_log=settings.access_log,
+        )
     finally:
         node.stop()
     return 0
@@ -158,57 +189,6 @@ def _stream_consumer(args: argparse.Namespace) -> int:
     return 0
 
 
-def _post(client: Any, url: str, doc: dict[str, Any], retries: int = 5) -> Any:
-    for attempt in range(retries):
-        resp = client.post(url, json=doc)
-        if resp.status_code not in (429, 503):
-            return resp
-        time.sleep(float(resp.headers.get("Retry-After", 2**attempt)))
-    return resp
-
-
-def _ingest(args: argparse.Namespace) -> int:
-    import httpx
-    from tqdm import tqdm
-
-    path = Path(args.file)
-    lines = path.read_text(encoding="utf-8").splitlines()
-    ok = failed = 0
-    errors: list[str] = []
-    with httpx.Client(base_url=args.url, timeout=60, headers=_auth(args)) as client:
-        for n, line in enumerate(tqdm(lines, desc="ingest", unit="doc"), start=1):
-            if not line.strip():
-                continue
-            try:
-                doc = json.loads(line)
-            except json.JSONDecodeError as exc:
-                failed += 1
-                errors.append(f"line {n}: invalid JSON ({exc.msg})")
-                continue
-            if "timestamp" in doc and "published_at" not in doc:
-                doc["published_at"] = doc.pop("timestamp")
-            doc = {
-                k: v
-                for k, v in doc.items()
-                if v is not None
-                and k in ("id", "text", "title", "url", "source", "published_at", "metadata")
-            }
-            resp = _post(client, "/v1/documents", doc)
-            if resp.status_code == 202:
-                ok += 1
-            else:
-                failed += 1
-                errors.append(f"line {n}: {resp.status_code} {resp.json().get('detail', '')}")
-    print(f"accepted {ok}, rejected {failed}")
-    for err in errors[:20]:
-        print("  " + err, file=sys.stderr)
-    return 0 if failed == 0 else 1
-
-
-def _auth(args: argparse.Namespace) -> dict[str, str]:
-    return {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
-
-
 def _hash_key(args: argparse.Namespace) -> int:
     from app.core.security import hash_api_key
 
@@ -216,37 +196,25 @@ def _hash_key(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ask(args: argparse.Namespace) -> int:
-    import httpx
-
-    body: dict[str, Any] = {"question": args.question}
-    if args.as_of:
-        body["as_of"] = args.as_of
-    if args.top_k:
-        body["top_k"] = args.top_k
-    resp = httpx.post(f"{args.url}/v1/query", json=body, timeout=60, headers=_auth(args))
-    data = resp.json()
-    if resp.status_code != 200:
-        print(f"error {resp.status_code}: {data.get('detail')}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(data, indent=2))
-        return 0
-    print(data["answer"])
-    scope = data["time_scope"]
-    print(f"\ntime scope: {scope}")
-    for i, ev in enumerate(data["evidence"], 1):
+def _mcp(args: argparse.Namespace) -> int:
+    """MCP on stdio, relayed to a running ``serve`` (see `app.integrations.mcp_stdio`)."""
+    try:
+        from app.integrations.mcp_stdio import run_stdio
+    except ImportError as exc:  # the slim `chronorag[client]` install has no MCP SDK
         print(
-            f"[{i}] {ev['document_id']} v{ev['version']} ({ev['published_at']}): {ev['text'][:160]}"
+            f"chronorag mcp: the MCP SDK is not installed ({exc.name}); "
+            "pip install 'chronorag[server]' (or just 'mcp==2.3.0')",
+            file=sys.stderr,
         )
-    return 0
+        return 2
+    return run_stdio(args.url, args.api_key, timeout_s=args.request_timeout)
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=os.environ.get("CHRONORAG_LOG_LEVEL", "WARNING"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from workers.client_cli import _connection_options, add_client_commands
+
+    # Libraries at WARNING; server commands raise chronorag's own loggers (`_configure_logs`).
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     parser = argparse.ArgumentParser(prog="chronorag", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -280,28 +248,13 @@ def main(argv: list[str] | None = None) -> int:
     optimize.add_argument("--data-dir", default=None, help="embedded Qdrant folder (./data)")
     optimize.set_defaults(func=_optimize)
 
-    ingest = sub.add_parser("ingest", help="stream a JSONL file of documents to the service")
-    ingest.add_argument("file")
-    ingest.add_argument("--url", default=DEFAULT_URL)
-    ingest.add_argument(
-        "--api-key",
-        default=os.environ.get("CHRONORAG_API_KEY"),
-        help="sent as a Bearer token (default $CHRONORAG_API_KEY)",
-    )
-    ingest.set_defaults(func=_ingest)
+    add_client_commands(sub)
 
-    ask = sub.add_parser("ask", help="ask a question")
-    ask.add_argument("question")
-    ask.add_argument("--as-of", default=None)
-    ask.add_argument("--top-k", type=int, default=None)
-    ask.add_argument("--url", default=DEFAULT_URL)
-    ask.add_argument("--json", action="store_true")
-    ask.add_argument(
-        "--api-key",
-        default=os.environ.get("CHRONORAG_API_KEY"),
-        help="sent as a Bearer token (default $CHRONORAG_API_KEY)",
+    mcp = sub.add_parser(
+        "mcp", help="an MCP server on stdio for agents, relaying to a running `chronorag serve`"
     )
-    ask.set_defaults(func=_ask)
+    _connection_options(mcp)
+    mcp.set_defaults(func=_mcp)
 
     hash_key = sub.add_parser(
         "hash-key", help="print the sha256 under which CHRONORAG_API_KEYS stores an API key"
@@ -310,7 +263,16 @@ def main(argv: list[str] | None = None) -> int:
     hash_key.set_defaults(func=_hash_key)
 
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except ModuleNotFoundError as exc:
+        # The base install is the client (see pyproject); the service's commands need more.
+        print(
+            f"chronorag {args.command}: the module {exc.name!r} is not installed; this command "
+            "needs the server install: pip install 'chronorag[server]'",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

@@ -89,6 +89,12 @@ def install(runtime: Runtime) -> None:
         _runtime = runtime
 
 
+def current() -> Runtime | None:
+    """The process's runtime if one was built or installed; never builds one."""
+    with _lock:
+        return _runtime
+
+
 def get_runtime() -> Runtime:
     """The process's runtime; a standalone worker builds it from settings on first use."""
     global _runtime

@@ -34,7 +34,7 @@ def require_admin(request: Request) -> None:
     settings = get_context(request).services.settings
     if not settings.api_keys and not settings.admin_keys:
         return  # single-tenant development mode: everything is open
-    key = _presented_key(request)
+    key = _presented_key(request.headers)
     if key is None:
         raise Unauthorized(
             "an admin key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>' "

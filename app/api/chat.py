@@ -2,7 +2,9 @@
 
 ``GET /v1/models`` lists the service as one model; ``POST /v1/chat/completions`` answers the
 last user message with the same query service as ``/v1/query``, as a ``chat.completion`` or as
-``text/event-stream`` ``chat.completion.chunk`` events ending with ``data: [DONE]``. Time comes
+``text/event-stream`` ``chat.completion.chunk`` events ending with ``data: [DONE]`` (with a
+chat model configured, ``answer_mode="llm"``, the model's words are relayed as it writes
+them; otherwise the finished extractive answer is sent word by word). Time comes
 from the extension field ``chronorag: {"as_of", "start", "end"}`` and from cues in the message;
 the sources the answer rests on close the answer text and are repeated, structured, in the
 ``chronorag`` field of the response (and of the last stream chunk).
@@ -13,11 +15,12 @@ not problem+json, because that is what OpenAI clients parse.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -216,11 +219,46 @@ def follow_up(queries: QueryService, turns: list[str], max_chars: int) -> str:
 
 
 def _answer(
-    ctx: ApiContext, tenant: str, turns: list[str], when: ChatTime
-) -> tuple[str, QueryResult]:
+    ctx: ApiContext, tenant: str, turns: list[str], when: ChatTime, stream: bool
+) -> tuple[str, QueryResult, Iterator[str] | None]:
+    """The question asked, the result, and (streaming with a chat model) the answer's pieces.
+
+    The model's first piece is awaited here, before the response starts, so a model that is
+    down or refuses is an honest 503/502 error response rather than a 200 stream that breaks.
+    None: ``result.answer`` is finished (not streaming, or no model).
+    """
     question = follow_up(ctx.queries, turns, ctx.services.settings.max_question_chars)
-    result = ctx.queries.query(tenant, question, as_of=when.as_of, start=when.start, end=when.end)
-    return question, result
+    queries = ctx.queries
+    if not stream:
+        result = queries.query(tenant, question, as_of=when.as_of, start=when.start, end=when.end)
+        return question, result, None
+    result, tokens = queries.query_stream(
+        tenant, question, as_of=when.as_of, start=when.start, end=when.end
+    )
+    if tokens is None:
+        return question, result, None
+    pieces = stripped(tokens)
+    first = next(pieces, None)
+    return question, result, itertools.chain([] if first is None else [first], pieces)
+
+
+def stripped(pieces: Iterable[str]) -> Iterator[str]:
+    """``"".join(pieces).strip()`` as a stream: leading and trailing whitespace is held back
+    (trailing only until more text follows), so a streamed model answer joins to exactly what
+    the whole one would be. Pieces pass on as soon as they carry text."""
+    held = ""
+    started = False
+    for piece in pieces:
+        text = held + piece
+        if not started:
+            text = text.lstrip()
+            if not text:
+                continue
+            started = True
+        body = text.rstrip()
+        held = text[len(body) :]
+        if body:
+            yield body
 
 
 def _source(n: int, ev: Evidence) -> dict[str, Any]:
@@ -254,12 +292,16 @@ def _source_line(s: dict[str, Any]) -> str:
     return f"[{s['index']}] " + ", ".join(parts)
 
 
+def sources_block(sources: list[dict[str, Any]]) -> str:
+    """The numbered sources in markdown, to follow the answer ("" without sources)."""
+    if not sources:
+        return ""
+    return "\n\n**Sources**\n\n" + "\n\n".join(_source_line(s) for s in sources)
+
+
 def answer_text(result: QueryResult, sources: list[dict[str, Any]]) -> str:
     """The answer, then its numbered sources in markdown."""
-    text = result.answer.strip() or NO_ANSWER
-    if sources:
-        text += "\n\n**Sources**\n\n" + "\n\n".join(_source_line(s) for s in sources)
-    return text
+    return (result.answer.strip() or NO_ANSWER) + sources_block(sources)
 
 
 def _iso(moment: Any) -> str | None:
@@ -308,9 +350,29 @@ def _chunk(
     return "data: " + json.dumps(body, ensure_ascii=False) + "\n\n"
 
 
-def _stream(cid: str, created: int, text: str, ext: dict[str, Any]) -> Iterator[str]:
+def _stream(
+    cid: str,
+    created: int,
+    pieces: Iterator[str],
+    sources: list[dict[str, Any]],
+    ext: dict[str, Any],
+) -> Iterator[str]:
+    """The event stream: the answer's pieces, then the sources block, the extension, [DONE].
+
+    A model failing after the first piece can only be reported inside the 200 stream: as an
+    OpenAI-style ``data: {"error": ...}`` event (OpenAI clients raise on it), with no
+    ``[DONE]``, so no client takes the cut answer for a whole one.
+    """
     yield _chunk(cid, created, {"role": "assistant", "content": ""})
-    for piece in deltas(text):
+    said = False
+    try:
+        for piece in pieces:
+            said = True
+            yield _chunk(cid, created, {"content": piece})
+    except ChronoragError as exc:
+        yield "data: " + bytes(openai_error(exc).body).decode() + "\n\n"
+        return
+    for piece in deltas(("" if said else NO_ANSWER) + sources_block(sources)):
         yield _chunk(cid, created, {"content": piece})
     yield _chunk(cid, created, {}, finish="stop", ext=ext)
     yield "data: [DONE]\n\n"
@@ -323,21 +385,21 @@ async def chat_completions(request: Request, ctx: Ctx) -> Response:
         tenant = get_tenant(request)
         req = await _parse(request, ctx)
         turns = user_turns(req)
-        question, result = await run_in_threadpool(
-            _answer, ctx, tenant, turns, req.chronorag or ChatTime()
+        question, result, tokens = await run_in_threadpool(
+            _answer, ctx, tenant, turns, req.chronorag or ChatTime(), req.stream
         )
     except (OpenAIError, ChronoragError) as exc:
         if isinstance(exc, InvalidInput) and exc.detail.startswith("question:"):
             exc = OpenAIError(400, "messages: " + exc.detail, "messages")
         return openai_error(exc)
     sources = sources_of(result)
-    text = answer_text(result, sources)
     ext = extension(question, result, sources)
     cid = "chatcmpl-" + uuid.uuid4().hex
     created = int(time.time())
     if req.stream:
+        pieces = tokens if tokens is not None else iter(deltas(result.answer.strip()))
         return StreamingResponse(
-            _stream(cid, created, text, ext),
+            _stream(cid, created, pieces, sources, ext),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -350,7 +412,7 @@ async def chat_completions(request: Request, ctx: Ctx) -> Response:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": text},
+                    "message": {"role": "assistant", "content": answer_text(result, sources)},
                     "finish_reason": "stop",
                 }
             ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -31,10 +32,15 @@ def get_tenant(request: Request) -> str:
     and everyone is ``default``. With keys, a missing or unknown key is 401, so no request
     reaches a store without a tenant to confine it.
     """
-    api_keys = get_context(request).services.settings.api_keys
+    return tenant_of(get_context(request).services.settings.api_keys, request.headers)
+
+
+def tenant_of(api_keys: Mapping[str, str], headers: Mapping[str, str]) -> str:
+    """``get_tenant`` over bare headers (lower-case names), for transports outside FastAPI's
+    dependencies (the MCP endpoint): one rule for every way in."""
     if not api_keys:
         return DEFAULT_TENANT
-    key = _presented_key(request)
+    key = _presented_key(headers)
     if key is None:
         raise Unauthorized(
             "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
@@ -45,14 +51,14 @@ def get_tenant(request: Request) -> str:
     return tenant
 
 
-def _presented_key(request: Request) -> str | None:
-    authorization = request.headers.get("authorization")
+def _presented_key(headers: Mapping[str, str]) -> str | None:
+    authorization = headers.get("authorization")
     if authorization:
         scheme, _, credentials = authorization.partition(" ")
         if scheme.lower() == "bearer" and credentials.strip():
             return credentials.strip()
         raise Unauthorized("the Authorization header must be 'Bearer <key>'")
-    key = request.headers.get("x-api-key", "").strip()
+    key = headers.get("x-api-key", "").strip()
     return key or None
 
 

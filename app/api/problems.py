@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -30,19 +31,32 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _count(request: Request, kind: str) -> None:
+    """One more ``chronorag_errors_total{kind}``: kinds are class or fixed names, never input."""
+    context = getattr(request.app.state, "context", None)
+    if context is not None:
+        context.services.metrics.error(kind)
+
+
+def _kind(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()  # TooLarge -> too_large
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ChronoragError)
-    async def _domain(_: Request, exc: ChronoragError) -> JSONResponse:
+    async def _domain(request: Request, exc: ChronoragError) -> JSONResponse:
+        _count(request, _kind(type(exc).__name__))
         return problem(exc.status, exc.title, exc.detail, retry_after=exc.retry_after_s)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = []
         malformed = False
         for err in exc.errors():
             if err.get("type") == "json_invalid":
                 malformed = True
             errors.append({"field": _field(tuple(err.get("loc", ()))), "message": err.get("msg")})
+        _count(request, "malformed_json" if malformed else "invalid_input")
         if malformed:
             return problem(
                 400, "Malformed JSON", "The request body is not valid JSON.", errors=errors
@@ -51,11 +65,14 @@ def install(app: FastAPI) -> None:
         return problem(422, "Invalid input", detail, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {404: "Not found", 405: "Method not allowed", 413: "Payload too large"}
+        kinds = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+        _count(request, kinds.get(exc.status_code, f"http_{exc.status_code}"))
         return problem(exc.status_code, titles.get(exc.status_code, "HTTP error"), str(exc.detail))
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        _count(request, "internal")
         log.exception("unhandled error")
         return problem(500, "Internal error", "An unexpected error occurred; it has been logged.")

@@ -6,7 +6,7 @@ import time
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -23,20 +23,20 @@ from app.api.problems import problem
 from app.api.schemas import (
     DocumentAccepted,
     DocumentCreate,
+    DocumentList,
     DocumentPublic,
-    EvidencePublic,
-    FactPublic,
+    Instant,
     Problem,
     QueryRequest,
     QueryResponse,
-    TimeScopePublic,
 )
 from app.core.errors import InvalidInput, UnsupportedMediaType
 from app.core.jsonvalue import decode_json
-from app.core.models import DocumentRecord
+from app.core.models import DocumentRecord, DocumentStatus
 from app.ingest.idempotency import StoredResponse, check_key, document_fingerprint
 from app.ingest.intake import Accepted, DocumentInput
-from app.ingest.parsing import TEXT_TYPES, extract_text
+from app.ingest.parsing import EXTENSION_TYPES, TEXT_TYPES, parse_file, upload_type
+from app.stores.documents import DocumentSummary
 
 router = APIRouter(prefix="/v1")
 Ctx = Annotated[ApiContext, Depends(get_context)]
@@ -76,7 +76,7 @@ def _accepted(request: Request, response: Response, acc: Accepted) -> DocumentAc
     return DocumentAccepted(id=acc.doc_id, version=acc.version, status=acc.status, status_url=url)
 
 
-def _public(record: DocumentRecord) -> DocumentPublic:
+def _public(record: DocumentRecord | DocumentSummary) -> DocumentPublic:
     return DocumentPublic(
         id=record.doc_id,
         version=record.version,
@@ -103,18 +103,24 @@ async def _document_input(request: Request, ctx: ApiContext) -> DocumentInput:
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise InvalidInput("file: a multipart upload needs a 'file' part")
-        file_type = (upload.content_type or "").split(";")[0].strip().lower()
-        if file_type not in TEXT_TYPES:
+        file_type = upload_type(upload.content_type, upload.filename)
+        if file_type is None:
+            declared = (upload.content_type or "").split(";")[0].strip() or "none"
             raise UnsupportedMediaType(
-                f"file type {file_type or 'unknown'!r} is not supported; send one of "
+                f"file {upload.filename or ''!r} of type {declared!r} is not supported; send "
                 + ", ".join(sorted(TEXT_TYPES))
+                + " (or application/octet-stream with one of the extensions "
+                + ", ".join(sorted(EXTENSION_TYPES))
+                + ")"
             )
         raw = await upload.read()
         fields = {k: v for k, v in form.items() if k != "file" and isinstance(v, str)}
-        # Off the event loop: a large HTML file takes CPU time to reduce to text.
-        fields["text"] = await run_in_threadpool(extract_text, raw, file_type)
-        if "title" not in fields and upload.filename:
-            fields["title"] = upload.filename
+        # Off the event loop: a large HTML or Markdown file takes CPU time to reduce to text.
+        parsed = await run_in_threadpool(parse_file, raw, file_type)
+        fields["text"] = parsed.text
+        # A title field wins; then the page's own <title>; then the file's name.
+        if "title" not in fields and (parsed.title or upload.filename):
+            fields["title"] = parsed.title or upload.filename or ""
         doc = validate_model(DocumentCreate, fields)
     elif content_type in ("application/json", ""):
         body = await read_body(request, limit)
@@ -215,6 +221,40 @@ async def replace_document(
     return _accepted(request, response, acc)
 
 
+@router.get("/documents", response_model=DocumentList, responses=ERRORS)
+async def list_documents(
+    ctx: Ctx,
+    tenant: Tenant,
+    limit: Annotated[int, Query(ge=1, le=500, description="Documents per page")] = 50,
+    cursor: Annotated[
+        str | None, Query(max_length=64, description="``next_cursor`` of the previous page")
+    ] = None,
+    status: Annotated[
+        list[DocumentStatus] | None,
+        Query(description="Repeatable; without it every status but ``deleted``"),
+    ] = None,
+    source: Annotated[str | None, Query(max_length=256, description="Exact source")] = None,
+    published_after: Annotated[
+        Instant | None, Query(description="Published at or after (a plain date: its start)")
+    ] = None,
+    published_before: Annotated[
+        Instant | None, Query(description="Published before (a plain date: its start)")
+    ] = None,
+) -> DocumentList:
+    """The tenant's documents, a page at a time, in a stable order (follow ``next_cursor``)."""
+    page, next_cursor = await run_in_threadpool(
+        ctx.services.stores.documents.page,
+        tenant,
+        limit=limit,
+        cursor=cursor,
+        statuses=status,
+        source=source,
+        published_from=published_after,
+        published_before=published_before,
+    )
+    return DocumentList(documents=[_public(d) for d in page], next_cursor=next_cursor)
+
+
 @router.get(
     "/documents/{doc_id}", name="get_document", response_model=DocumentPublic, responses=ERRORS
 )
@@ -262,19 +302,7 @@ async def query(request: Request, ctx: Ctx, tenant: Tenant) -> QueryResponse:
         top_k=req.top_k,
         use_time=req.use_time,
     )
-    scope = result.scope
-    return QueryResponse(
-        answer=result.answer,
-        time_scope=TimeScopePublic(
-            as_of=scope.as_of,
-            start=scope.start,
-            end=scope.end,
-            source=scope.source,
-            expression=scope.expression,
-        ),
-        evidence=[EvidencePublic(**e.__dict__) for e in result.evidence],
-        facts=[FactPublic(**f) for f in result.facts],
-    )
+    return QueryResponse.of(result)
 
 
 health = APIRouter()

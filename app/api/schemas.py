@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -17,6 +17,9 @@ from pydantic import (
 
 from app.core.timeutil import plain_date_instant
 from app.ingest.intake import DocumentInput
+
+if TYPE_CHECKING:
+    from app.retrieval.service import QueryResult
 
 
 def _iso_text(value: Any, *, day_end: bool = False) -> Any:
@@ -112,6 +115,13 @@ class DocumentPublic(BaseModel):
     source: str | None = None
 
 
+class DocumentList(BaseModel):
+    documents: list[DocumentPublic]
+    next_cursor: str | None = Field(
+        description="Pass as ``cursor`` for the next page; null on the last page."
+    )
+
+
 class QueryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -128,11 +138,30 @@ class QueryRequest(BaseModel):
 
 
 class TimeScopePublic(BaseModel):
+    """Both clocks as understood: ``as_of`` is known time (publication cutoff); ``start``/``end``
+    the valid-time window that chunks' content time must overlap."""
+
     as_of: datetime | None
     start: datetime | None
     end: datetime | None
     source: Literal["explicit", "question", "none"]
     expression: str | None
+    periods: list[str] = []
+    """Periods given their own evidence ("each quarter", "in 2019 and 2021")."""
+    widened: bool = False
+    """The window held too little evidence; later evidence items are from outside it."""
+
+    @classmethod
+    def of(cls, scope: Any) -> TimeScopePublic:
+        return cls(
+            as_of=scope.as_of,
+            start=scope.start,
+            end=scope.end,
+            source=scope.source,
+            expression=scope.expression,
+            periods=scope.period_labels(),
+            widened=scope.widened,
+        )
 
 
 class EvidencePublic(BaseModel):
@@ -143,6 +172,8 @@ class EvidencePublic(BaseModel):
     score: float
     title: str | None = None
     url: str | None = None
+    about: list[str] = []
+    """Content time: the periods the passage is about ("2024-Q2", "2003/2005")."""
 
 
 class FactPublic(BaseModel):
@@ -156,11 +187,56 @@ class FactPublic(BaseModel):
     sources: list[str]
 
 
+class SupportingPublic(BaseModel):
+    """The sentence the answer was read from, apart from the answer itself."""
+
+    document_id: str | None
+    sentence: str
+    published_at: datetime | None
+
+
 class QueryResponse(BaseModel):
-    answer: str
+    answer: str = Field(
+        description="The span asked for (a name, a date, an amount), 'Yes: …'/'No: …', a "
+        'sentence when the question asks for no type of span, or "I don\'t know".'
+    )
     time_scope: TimeScopePublic
     evidence: list[EvidencePublic]
     facts: list[FactPublic] = []
+    answer_type: str | None = Field(
+        default=None,
+        description="The answer span's entity label (PERSON, ORG, DATE, MONEY, …), 'yes_no' for "
+        "a yes/no answer; null for a sentence answer.",
+    )
+    expected_types: list[str] = Field(
+        default=[], description="The entity labels the question asks for, best first."
+    )
+    answer_source: Literal["graph", "passage", "llm", "none"] | None = Field(
+        default=None,
+        description="What answered: a graph fact, a passage, the chat model, or none "
+        '("I don\'t know"); null when nothing was retrieved.',
+    )
+    supporting: SupportingPublic | None = None
+    statement: str | None = Field(
+        default=None, description="The answer with its date and citation, for a reader."
+    )
+
+    @classmethod
+    def of(cls, result: QueryResult) -> QueryResponse:
+        """The public form of a query result (``/v1/query`` and the MCP tools answer with it)."""
+        return cls(
+            answer=result.answer,
+            time_scope=TimeScopePublic.of(result.scope),
+            evidence=[EvidencePublic(**e.__dict__) for e in result.evidence],
+            facts=[FactPublic(**f) for f in result.facts],
+            answer_type=result.answer_type,
+            expected_types=list(result.expected_types),
+            answer_source=result.answer_source,
+            supporting=SupportingPublic(**result.supporting.__dict__)
+            if result.supporting
+            else None,
+            statement=result.statement,
+        )
 
 
 class Problem(BaseModel):

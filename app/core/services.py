@@ -20,6 +20,7 @@ from app.stores.documents import QdrantDocumentStore
 from app.stores.engines import ClientEngine, EdgeEngine, Engine
 from app.stores.lexical import Bm25Encoder
 from app.stores.locks import LocalLocker, Locker, RedisLocker
+from graph.nlp import SpacyAnnotator, TextAnnotator, check_installed
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,8 @@ class Services:
     metrics: StageTimer = field(default_factory=StageTimer)
     # The batcher build_services made (and so stops); a caller's own batcher is left running.
     own_batcher: EmbeddingBatcher | None = None
+    # Entities and sentences of each chunk at ingest (graph/nlp.py); None with CHRONORAG_NLP=off.
+    annotator: TextAnnotator | None = None
 
     def close(self) -> None:
         if self.own_batcher is not None:
@@ -162,7 +165,7 @@ def build_services(
     stores = build_stores(settings, engine, embedder.dimension)
     redis_client = build_redis(settings)
     locker: Locker = RedisLocker(redis_client) if redis_client is not None else LocalLocker()
-    return Services(
+    services = Services(
         settings=settings,
         stores=stores,
         embedder=embedder,
@@ -170,7 +173,24 @@ def build_services(
         locker=locker,
         redis=redis_client,
         own_batcher=own,
+        annotator=build_annotator(settings),
     )
+    if embedder.on_batch is None:  # a caller's shared batcher keeps the first one's metrics
+        embedder.on_batch = services.metrics.batch
+    return services
+
+
+def build_annotator(settings: Settings) -> TextAnnotator | None:
+    """The NLP layer ``nlp`` asks for; its model loads at the first document, not here.
+
+    Raises:
+        RuntimeError: If ``nlp="spacy"`` and spaCy or the model package is not installed (the
+            message says what to install, or to set ``CHRONORAG_NLP=off``).
+    """
+    if settings.nlp == "off":
+        return None
+    check_installed(settings.nlp_model)
+    return SpacyAnnotator(settings.nlp_model)
 
 
 def build_redis(settings: Settings) -> Any | None:

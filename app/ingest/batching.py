@@ -109,6 +109,8 @@ class EmbeddingBatcher:
         self._queue: deque[_Part] = deque()
         self._closed = False
         self.stats = BatcherStats()
+        # Told the size of every model call (``build_services`` points it at the metrics).
+        self.on_batch: Callable[[int], None] | None = None
         self._thread = threading.Thread(target=self._run, name="embedding-batcher", daemon=True)
         self._thread.start()
 
@@ -234,6 +236,8 @@ class EmbeddingBatcher:
             self.stats.texts += len(texts)
             self.stats.largest = max(self.stats.largest, len(texts))
             self.stats.encode_s += time.perf_counter() - started
+            if self.on_batch is not None:
+                self.on_batch(len(texts))
             for part in batch:
                 part.done.set()
 

@@ -229,7 +229,8 @@ class SentenceTransformerEmbedder:
         return vectors
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_documents([text])[0]
+        vector: np.ndarray = self.embed_documents([text])[0]
+        return vector
 
 
 class SentenceTransformerTokenizer:

@@ -20,8 +20,34 @@ from app.core.services import Services
 from app.core.timeutil import to_ts, utcnow
 from app.ingest.chunking import Chunk, chunk_text
 from app.stores.chunks import ChunkWrite
+from graph.content_time import chunk_content_time, document_period
+from graph.nlp import Annotation
 
 log = logging.getLogger(__name__)
+
+
+class TaskClock:
+    """One ingest task's stage seconds: added to the process-wide timer as they pass, and kept
+    for the task's own log line (`logged`), the one INFO line per task."""
+
+    def __init__(self, timer: StageTimer) -> None:
+        self._timer = timer
+        self._started = time.perf_counter()
+        self.seconds: dict[str, float] = {}
+
+    def add(self, stage: str, started: float) -> float:
+        """As `StageTimer.add`: ``now - started`` to ``stage``; returns now."""
+        now = self._timer.add(stage, started)
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - started
+        return now
+
+    def logged(self, doc_id: str, version: int, outcome: str) -> str:
+        """Log ``ingest <doc> v<n>: <outcome> in <s> s (stage=s ...)``; returns the outcome's
+        first word, what `IngestPipeline.ingest` returns."""
+        stages = " ".join(f"{k}={v:.3f}" for k, v in self.seconds.items())
+        total = time.perf_counter() - self._started
+        log.info("ingest %s v%d: %s in %.3f s (%s)", doc_id, version, outcome, total, stages)
+        return outcome.split(" ", 1)[0]
 
 
 class IngestBudgetExceeded(Exception):
@@ -56,36 +82,40 @@ class IngestPipeline:
     def ingest(self, tenant: str, doc_id: str, version: int) -> str:
         """Index one version; returns what happened ("indexed", "stale", "skipped")."""
         docs = self._s.stores.documents
+        clock = TaskClock(self.timer)
         t = time.perf_counter()
         record = docs.get(tenant, doc_id)
-        t = self.timer.add("load", t)
+        t = clock.add("load", t)
         if record is None or record.version != version:
-            return "stale"
+            return clock.logged(doc_id, version, "stale (a newer version exists)")
         if record.status in ("deleting", "deleted"):
-            return "skipped"
+            return clock.logged(doc_id, version, "skipped (being deleted)")
         if record.status == "indexed" and record.indexed_version == version:
-            return "skipped"
+            return clock.logged(doc_id, version, "skipped (already indexed)")
 
         started = t
         chunks = self._chunk(record.text)
-        t = self.timer.add("chunk", t)
+        t = clock.add("chunk", t)
         self._within_budget(started, "chunking")
         vectors = self._s.embedder.embed_documents([c.text for c in chunks])
-        t = self.timer.add("embed", t)
+        t = clock.add("embed", t)
         self._within_budget(started, "embedding")
-        self._write_chunks(record, chunks, vectors)
-        t = self.timer.add("store", t)
+        notes = self._annotate(chunks)
+        t = clock.add("nlp", t)
+        self._within_budget(started, "entity recognition")
+        self._write_chunks(record, chunks, vectors, notes)
+        t = clock.add("store", t)
         facts = 0
         for indexer in self._indexers:
             facts += indexer.index(record, chunks)
             self._within_budget(started, "extraction")
-        t = self.timer.add("extract", t)
+        t = clock.add("extract", t)
         outcome = self._commit(record, len(chunks), facts)
-        self.timer.add("commit", t)
+        clock.add("commit", t)
         self.timer.count(f"ingest_{outcome}")
         if outcome == "indexed":
             self.timer.count("chunks_indexed", len(chunks))
-        return outcome
+        return clock.logged(doc_id, version, f"{outcome} ({len(chunks)} chunks, {facts} facts)")
 
     def _within_budget(self, started: float, stage: str) -> None:
         """Checked between stages (a stage is not interrupted; each is linear in the text).
@@ -101,11 +131,32 @@ class IngestPipeline:
                 f"{budget:g} s (CHRONORAG_INGEST_BUDGET_S); split the document or raise the budget"
             )
 
+    def _annotate(self, chunks: Sequence[Chunk]) -> list[Annotation] | None:
+        """Entities and sentences of every chunk in one batched pass; None with the layer off."""
+        annotator = self._s.annotator
+        if annotator is None:
+            return None
+        return annotator.annotate([c.text for c in chunks])
+
     def _write_chunks(
-        self, record: DocumentRecord, chunks: Sequence[Chunk], vectors: np.ndarray
+        self,
+        record: DocumentRecord,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        notes: Sequence[Annotation] | None = None,
     ) -> None:
+        fiscal = self._s.settings.fiscal_year_start_month
+        published = record.published_at
+        frame = document_period(record.title, record.text, published, fiscal_start=fiscal)
         writes = [
-            ChunkWrite(c.index, c.text, vectors[i], self._s.lexical.document(c.text))
+            ChunkWrite(
+                c.index,
+                c.text,
+                vectors[i],
+                self._s.lexical.document(c.text),
+                chunk_content_time(c.text, published, frame, fiscal_start=fiscal),
+                notes[i] if notes is not None else None,
+            )
             for i, c in enumerate(chunks)
         ]
         self._s.stores.chunks.upsert(
@@ -129,6 +180,8 @@ class IngestPipeline:
                 return "skipped"
             record.indexed_version = max(record.indexed_version, version)
             if record.version == version:
+                # Until now ``updated_at`` is when intake accepted this version (the 202).
+                self.timer.fresh((utcnow() - record.updated_at).total_seconds())
                 record.status = "indexed"
                 record.chunks = n_chunks
                 record.facts = n_facts
@@ -147,6 +200,7 @@ class IngestPipeline:
             record = docs.get(tenant, doc_id)
             if record is None or record.version != version or record.status != "pending":
                 return
+            self.timer.error("ingest_failed")
             record.status = "failed"
             record.error = error[:2000]
             record.updated_at = utcnow()

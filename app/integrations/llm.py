@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal, Protocol, TypedDict
 
 import httpx
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 # Statuses a retry can fix: the server is busy, rate-limiting or broken for now.
 _RETRYABLE = frozenset({408, 409, 425, 429})
 _DETAIL_CHARS = 300
+# What reading a JSON body of an unexpected shape raises (no such key, not a list, ...).
+_MALFORMED = (ValueError, KeyError, IndexError, TypeError, AttributeError)
 
 
 class ChatMessage(TypedDict):
@@ -65,6 +67,15 @@ class ChatModel(Protocol):
             messages: The conversation, system message first.
             response_format: An OpenAI ``response_format`` object (e.g. a JSON schema the
                 reply must follow), or None for free text.
+        """
+        ...
+
+    def stream(self, messages: Sequence[ChatMessage]) -> Iterator[str]:
+        """The free-text reply to ``messages`` in pieces, as the model writes them.
+
+        Lazy: the request is sent when the iterator is first advanced, and every failure
+        (including one halfway through the reply) is raised from ``next`` as `Unavailable` or
+        `ChatRequestRejected`, like ``complete``'s.
         """
         ...
 
@@ -171,15 +182,52 @@ class OpenAIChatClient:
         body = self.request_body(messages, response_format)
         try:
             response = self._http.post("/chat/completions", json=body)
-        except httpx.TimeoutException as exc:
-            raise Unavailable(
+        except httpx.TransportError as exc:  # timeouts included
+            raise self._unreachable(exc) from exc
+        self._check_status(response)
+        return _reply_text(response, self.endpoint)
+
+    def stream(self, messages: Sequence[ChatMessage]) -> Iterator[str]:
+        """Send one streamed completion request (``"stream": true``) and yield its text pieces.
+
+        Read as server-sent events, one ``chat.completion.chunk`` per event, until ``[DONE]``
+        or a chunk with a ``finish_reason``. A server that ignores ``stream`` and answers one
+        ``application/json`` completion is read whole and yielded as one piece. The request is
+        sent when the generator is first advanced.
+
+        Raises:
+            Unavailable: As ``complete`` does, and when the stream breaks off, carries an
+                error event or a chunk that is not a completion chunk.
+            ChatRequestRejected: On a 4xx a retry cannot fix, with the server's reason.
+        """
+        body = {**self.request_body(messages), "stream": True}
+        try:
+            with self._http.stream(
+                "POST", "/chat/completions", json=body, headers={"Accept": "text/event-stream"}
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    self._check_status(response)
+                if response.headers.get("content-type", "").startswith("application/json"):
+                    response.read()
+                    yield _reply_text(response, self.endpoint)
+                    return
+                yield from _stream_pieces(response.iter_lines(), self.endpoint)
+        except httpx.TransportError as exc:  # timeouts included, mid-stream too
+            raise self._unreachable(exc) from exc
+
+    def _unreachable(self, exc: httpx.TransportError) -> Unavailable:
+        if isinstance(exc, httpx.TimeoutException):
+            return Unavailable(
                 f"the chat model at {self.endpoint} did not answer in time "
                 f"({type(exc).__name__}); raise CHRONORAG_LLM_TIMEOUT_S if it is just slow"
-            ) from exc
-        except httpx.TransportError as exc:
-            raise Unavailable(
-                f"cannot reach the chat model at {self.endpoint}: {type(exc).__name__}: {exc}"
-            ) from exc
+            )
+        return Unavailable(
+            f"cannot reach the chat model at {self.endpoint}: {type(exc).__name__}: {exc}"
+        )
+
+    def _check_status(self, response: httpx.Response) -> None:
+        """Raise for a non-success status: `Unavailable` when a retry can fix it."""
         status = response.status_code
         if status >= 500 or status in _RETRYABLE:
             raise Unavailable(
@@ -196,7 +244,6 @@ class OpenAIChatClient:
                 f"the chat model at {self.endpoint} refused the request ({status}: "
                 f"{_reason(response)}); {hint}"
             )
-        return _reply_text(response, self.endpoint)
 
     def close(self) -> None:
         """Close the pooled connections."""
@@ -222,7 +269,7 @@ def _reply_text(response: httpx.Response, endpoint: str) -> str:
         data = response.json()
         message = data["choices"][0]["message"]
         content = message.get("content")
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+    except _MALFORMED:
         raise Unavailable(
             f"the chat model at {endpoint} answered {response.status_code} with a body that is "
             f"not a chat completion: {response.text[:_DETAIL_CHARS]!r}"
@@ -238,6 +285,43 @@ def _reply_text(response: httpx.Response, endpoint: str) -> str:
     if finish == "length":
         log.warning("the chat model's reply was cut at its token limit; it may be incomplete")
     return str(content)
+
+
+def _stream_pieces(lines: Iterator[str], endpoint: str) -> Iterator[str]:
+    """The content deltas of an OpenAI-style event stream, in order.
+
+    Stops at ``data: [DONE]`` or at the chunk whose ``finish_reason`` is set (some servers
+    send no ``[DONE]``); a stream that ends before either was cut off and raises
+    `Unavailable`, so a truncated answer is never passed off as a whole one.
+    """
+    for line in lines:
+        if not line.startswith("data:"):
+            continue  # event names, comments (": keep-alive") and blank separators
+        data = line[len("data:") :].strip()
+        if data == "[DONE]":
+            return
+        try:
+            chunk = json.loads(data)
+            if "error" in chunk:
+                raise Unavailable(
+                    f"the chat model at {endpoint} failed mid-answer: "
+                    f"{str(chunk['error'])[:_DETAIL_CHARS]}"
+                )
+            choice = chunk["choices"][0] if chunk["choices"] else {}
+            content = (choice.get("delta") or {}).get("content")
+            finish = choice.get("finish_reason")
+        except _MALFORMED:
+            raise Unavailable(
+                f"the chat model at {endpoint} sent a stream event that is not a completion "
+                f"chunk: {data[:_DETAIL_CHARS]!r}"
+            ) from None
+        if isinstance(content, str) and content:
+            yield content
+        if finish is not None:
+            if finish == "length":
+                log.warning("the chat model's reply was cut at its token limit")
+            return
+    raise Unavailable(f"the chat model at {endpoint} ended its stream before the answer did")
 
 
 def chat_client_from_settings(settings: Settings, purpose: str) -> OpenAIChatClient:

@@ -12,7 +12,7 @@ answering extractively.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -134,3 +134,19 @@ class LLMAnswerComposer:
         if not facts and not evidence:
             return ""
         return self._chat.complete(self.messages(question, scope, facts, evidence)).strip()
+
+    def compose_stream(
+        self,
+        question: str,
+        scope: TimeScope,
+        facts: Sequence[Mapping[str, Any]],
+        evidence: Sequence[Evidence],
+    ) -> Iterator[str]:
+        """``compose``'s answer in pieces as the model writes them (not stripped).
+
+        The request is sent when the iterator is first advanced; with neither facts nor
+        evidence there is no request and no piece. Errors are ``compose``'s, raised by ``next``.
+        """
+        if not facts and not evidence:
+            return iter(())
+        return self._chat.stream(self.messages(question, scope, facts, evidence))

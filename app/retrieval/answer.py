@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -19,7 +19,11 @@ from app.retrieval.lexicon import (
     QUESTION_WORDS,
 )
 from app.retrieval.mentions import WORD, mentions_in, name_tokens, question_mentions
+from app.retrieval.question import Question
+from graph.facts import doc_id_of
+from graph.temporal import ResolvedFact
 from graph.text import split_sentences, wordset
+from graph.timeparse import find_time_mentions
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = (
@@ -67,9 +71,35 @@ class Passage(Protocol):
 
 
 @dataclass(frozen=True)
+class Support:
+    """The sentence an answer was read from, and the document and date that said it."""
+
+    document_id: str | None
+    sentence: str
+    published_at: datetime | None
+
+
+@dataclass(frozen=True)
 class Decision:
+    """One way of answering, with what it rests on.
+
+    Attributes:
+        answer: The answer: a span of the type asked, "Yes: …"/"No: …", a sentence (for a
+            question no rule types), or "I don't know".
+        decided_at: Publication of the newest report it rests on (what `choose` compares).
+        supporting: The sentence it was read from, given apart from the answer.
+        label: The entity label of the answer span ("PERSON", "DATE", …) when it is one.
+        statement: The answer with its date and citation, for a reader: "Mara Quint (chief
+            executive of Halvard Robotics from June 2021) [halvard-4]".
+        fact: The graph fact it came from (graph answers only).
+    """
+
     answer: str
     decided_at: datetime | None
+    supporting: Support | None = None
+    label: str | None = None
+    statement: str | None = None
+    fact: ResolvedFact | None = None
 
 
 def content_words(text: str) -> set[str]:
@@ -115,25 +145,40 @@ def _names_other(sentence: str, subject: str) -> bool:
 
 
 def evidence_answer(
-    question: str, mentions: Sequence[str], evidence: Sequence[Passage], *, yes_no: bool
+    question: str,
+    mentions: Sequence[str],
+    evidence: Sequence[Passage],
+    *,
+    yes_no: bool,
+    asked: Question | None = None,
+    window: tuple[datetime | None, datetime | None] | None = None,
 ) -> Decision | None:
-    """Answer from the newest evidence about the question's first named entity.
+    """Answer from the evidence: a span of the type asked, else the newest report's sentence.
 
-    The newest report about an entity is the likeliest to describe its current state, and
-    evidence is already cut to what was known at the question's time. A yes/no question is
-    "yes" when that report also names the question's other entities; a wh question is
-    answered with the report's sentence about the entity (an extractive answer: picking a
-    name out of it without a reader model guesses wrong more often than not).
+    With ``asked`` typed (a wh question whose answer labels are known) and evidence that
+    carries its entity spans (`graph.nlp`, stored at ingest), the answer is the best span of
+    that type (`typed_answer`), or "I don't know" with the nearest evidence when no sentence
+    holds one. Otherwise the newest report about the question's first named entity answers:
+    the newest report is the likeliest to describe the current state, and evidence is already
+    cut to what was known at the question's time. A yes/no question is "yes" when that report
+    also names the question's other entities; an untyped wh question is answered with the
+    report's sentence about the entity.
     """
     if not evidence:
         return None
+    if not yes_no and asked is not None and asked.labels and _annotated(evidence):
+        return typed_answer(asked, evidence, window=window)
     found = _newest_about(question, mentions[0], evidence, yes_no=yes_no) if mentions else None
     if found is None:
         if yes_no and mentions:
             return Decision(f"No: nothing was known about {mentions[0]} at that time.", None)
         sentence = best_sentence(question, [e.text for e in evidence])
-        return Decision(sentence, None) if sentence else None
+        if not sentence:
+            return None
+        host = next((e for e in evidence if sentence in e.text), evidence[0])
+        return Decision(sentence, None, supporting=_support(host, sentence))
     passage, sentence = found
+    support = _support(passage, sentence)
     if yes_no:
         others = mentions[1:]
         named = [o for o in others if mentions_in(passage.text, o, threshold=0.5)]
@@ -143,6 +188,374 @@ def evidence_answer(
             and not _DEPARTURE.search(sentence)
             and not any(_came_from(sentence, o) for o in others)
         ):
-            return Decision(f"Yes: {sentence}", passage.published_at)
-        return Decision(f"No: {sentence}", passage.published_at)
-    return Decision(sentence, passage.published_at)
+            return Decision(f"Yes: {sentence}", passage.published_at, support, "yes_no")
+        return Decision(f"No: {sentence}", passage.published_at, support, "yes_no")
+    return Decision(sentence, passage.published_at, support)
+
+
+# --- answers typed to the question ----------------------------------------------------------
+
+#: Words that put a span on the ended side of a change ("replacing X", "succeeding X", "the
+#: former chair X"): a candidate separated from what the question asks by one is the
+#: predecessor, not the holder.
+_CHANGE_CUE = re.compile(
+    r"\b(?:replac(?:e|es|ed|ing)|succeed(?:s|ed|ing)?|predecessor|former(?:ly)?|ex-|left|"
+    r"leav(?:e|es|ing)|depart(?:s|ed|ing)?|resign(?:s|ed|ing)?|quit|step(?:s|ped)?\s+down|"
+    r"stepping\s+down|oust(?:s|ed)?|sacked|fired|until|previously|had\s+(?:led|run|been))\b",
+    re.IGNORECASE,
+)
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+#: How much each reason weighs in a candidate's score; chosen to order reasons, not fitted:
+#: naming the question's entity in the same sentence counts most, then the relation asked,
+#: then agreement with the time asked, then closeness, label order, rank and recency.
+_W_ABOUT = 2.0
+_W_ABOUT_DOC = 0.5
+_W_RELATION = 1.5
+_W_TIME = 1.5
+_W_CHANGE = 1.2
+_W_DISTANCE = 0.04
+_W_LABEL = 0.3
+_W_RANK = 0.05
+_W_RECENCY = 0.3
+_W_RECENCY_NOW = 1.0
+I_DONT_KNOW = "I don't know"
+
+
+def _annotated(evidence: Sequence[Passage]) -> bool:
+    """Whether any passage carries the sentence bounds the NLP layer stores at ingest."""
+    return any(getattr(e, "sentences", ()) for e in evidence)
+
+
+def _support(passage: Passage, sentence: str) -> Support:
+    return Support(getattr(passage, "document_id", None), sentence, passage.published_at)
+
+
+_SUFFIXES = (
+    "ments",
+    "ment",
+    "ings",
+    "ing",
+    "ers",
+    "ors",
+    "ions",
+    "ion",
+    "ed",
+    "es",
+    "er",
+    "or",
+    "s",
+)
+
+
+def _stem(word: str) -> str:
+    """A crude stem for matching relation words: one common suffix off, a doubled final
+    consonant undone, at most five letters kept ("directed" and "director" → "direc",
+    "shipped" → "ship", "appointment" → "appoi"). `_same_stem` then lets one stem be a
+    prefix of the other ("fin" of "fined" and "fine")."""
+    word = word.casefold()
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    if len(word) >= 4 and word[-1] == word[-2] and word[-1] not in "aeiou":
+        word = word[:-1]
+    return word[:5]
+
+
+def _same_stem(a: str, b: str) -> bool:
+    return a == b or (min(len(a), len(b)) >= 3 and (a.startswith(b) or b.startswith(a)))
+
+
+def _matches(stems: frozenset[str], said: set[str]) -> bool:
+    return any(_same_stem(a, b) for a in stems for b in said)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    score: float
+    span: str
+    label: str
+    sentence: str
+    passage: Passage
+
+
+def typed_answer(
+    asked: Question,
+    evidence: Sequence[Passage],
+    *,
+    window: tuple[datetime | None, datetime | None] | None = None,
+) -> Decision:
+    """The span of a type the question asks for, from the sentence that best answers it.
+
+    Candidates are the entity spans (stored at ingest) with one of ``asked.labels``, never one
+    of the question's own entities; a name is given the label the evidence gives it most often
+    and is found wherever it is written (`_names`), since a small model tags the same invented
+    name differently from one sentence to the next. A candidate's sentence scores for naming
+    the question's entities (or its passage doing so), for holding the question's relation
+    words, and for stating a time inside the window asked (against: only times after it); the
+    candidate scores for being close to those words and against being on the ended side of a
+    change ("replacing X", "X stepped down"), then by its label's order, its evidence rank and
+    the report's recency (which weighs more without a window: the newest report on a changing
+    fact is the likeliest current one). No candidate → "I don't know" with the nearest evidence.
+
+    Args:
+        asked: The question as read, with ``labels`` non-empty.
+        evidence: Passages, best first, with ``entities`` and ``sentences`` (`Evidence`).
+        window: The valid-time window asked, if any.
+
+    Returns:
+        The decision; ``answer`` is the span (a relative date resolved to its period).
+    """
+    groups = [frozenset(_stem(w) for w in group) for group in asked.relation_groups()]
+    own_stems = frozenset().union(*groups)
+    stamps = [e.published_at.timestamp() for e in evidence]
+    lo, hi = min(stamps), max(stamps)
+    w_recency = _W_RECENCY_NOW if asked.present and not window else _W_RECENCY
+    known = _names(evidence, asked.labels)
+    best: _Candidate | None = None
+    for rank, passage in enumerate(evidence):
+        text = passage.text
+        entities = [s for s in _spans(passage, known) if s[2] in asked.labels]
+        if not entities:
+            continue
+        doc_about = _about(text, asked.mentions)
+        recency = 0.0 if hi == lo else (passage.published_at.timestamp() - lo) / (hi - lo)
+        for start, end in getattr(passage, "sentences", ()):
+            spans = [s for s in entities if start <= s[0] and s[1] <= end]
+            if not spans:
+                continue
+            sentence = text[start:end]
+            about = _about(sentence, asked.mentions)
+            tokens = [(m.start() + start, m.group(0)) for m in _TOKEN.finditer(sentence)]
+            anchors = [
+                pos
+                for pos, tok in tokens
+                if _matches(own_stems, {_stem(tok)})
+                or any(tok.casefold() in name_tokens(m) for m in asked.mentions)
+            ]
+            said = {_stem(t) for _, t in tokens}
+            relation = sum(1 for g in groups if _matches(g, said)) / len(groups) if groups else 0.0
+            if relation == 0 and (groups or about == 0):
+                continue  # a sentence with none of the relation words asked does not answer
+            if asked.mentions and about == 0 and doc_about == 0:
+                continue
+            base = (
+                _W_ABOUT * about
+                + _W_ABOUT_DOC * doc_about
+                + _W_RELATION * relation
+                + _W_TIME * _time_fit(sentence, passage.published_at, window)
+                - _W_RANK * rank
+                + w_recency * recency
+            )
+            for s, e, label in spans:
+                span = _clean(text[s:e])
+                if not span or asked.is_own(span):
+                    continue
+                score = base + _W_LABEL * (1 - asked.labels.index(label) / len(asked.labels))
+                if anchors:
+                    anchor = min(anchors, key=lambda a: abs(a - s))
+                    between = text[anchor:s] if anchor < s else text[e:anchor]
+                    score -= _W_DISTANCE * min(len(_TOKEN.findall(between)), 25)
+                    if _CHANGE_CUE.search(between):
+                        score -= _W_CHANGE
+                if _changed_near(text, s, e, start, end):
+                    score -= _W_CHANGE
+                if best is None or score > best.score:
+                    best = _Candidate(score, span, label, sentence, passage)
+    if best is None:
+        return _unknown(asked, evidence)
+    answer = _date_answer(best.span, best.passage.published_at) if best.label == "DATE" else None
+    answer = answer or best.span
+    support = _support(best.passage, best.sentence)
+    cite = f" [{support.document_id}]" if support.document_id else ""
+    statement = f"{answer} (reported {_day(best.passage.published_at)}){cite}"
+    return Decision(answer, best.passage.published_at, support, best.label, statement)
+
+
+#: Tokens either side of a candidate within which a change word puts it on the ended side
+#: ("sacked head coach X", "X stepped down").
+_CHANGE_REACH = 4
+
+
+def _changed_near(text: str, s: int, e: int, start: int, end: int) -> bool:
+    """Whether a change word is within `_CHANGE_REACH` tokens before or after the span,
+    inside its sentence."""
+    before = _TOKEN.findall(text[start:s])[-_CHANGE_REACH:]
+    after = _TOKEN.findall(text[e:end])[:_CHANGE_REACH]
+    return bool(_CHANGE_CUE.search(" ".join(before)) or _CHANGE_CUE.search(" ".join(after)))
+
+
+def _names(evidence: Sequence[Passage], wanted: Sequence[str]) -> dict[str, str]:
+    """Every multi-letter name the evidence tags, with the label it gets most often.
+
+    Ties go to a label the question asks for, then alphabetically: when the model is split on
+    a name, the question's own type is the likelier reading of it.
+    """
+    counts: dict[str, dict[str, int]] = {}
+    for passage in evidence:
+        for s, e, label in getattr(passage, "entities", ()):
+            name = _clean(passage.text[s:e])
+            if len(name) > 2 and name[:1].isupper():
+                by_label = counts.setdefault(name, {})
+                by_label[label] = by_label.get(label, 0) + 1
+    return {
+        name: max(labels, key=lambda lab: (labels[lab], lab in wanted, lab))
+        for name, labels in counts.items()
+    }
+
+
+def _spans(passage: Passage, known: dict[str, str]) -> list[tuple[int, int, str]]:
+    """A passage's entity spans with the evidence-wide label of each name, plus the places
+    where a name tagged elsewhere in the evidence is written but was not tagged here."""
+    text = passage.text
+    spans = [
+        (s, e, known.get(_clean(text[s:e]), label))
+        for s, e, label in getattr(passage, "entities", ())
+    ]
+    taken = bytearray(len(text))
+    for s, e, _ in spans:
+        taken[s:e] = b"\x01" * (e - s)
+    for name, label in known.items():
+        for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w])", text):
+            if taken.find(1, m.start(), m.end()) == -1:
+                spans.append((m.start(), m.end(), label))
+                taken[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
+    return spans
+
+
+def _unknown(asked: Question, evidence: Sequence[Passage]) -> Decision:
+    """Say "I don't know", with the sentence nearest the question as the evidence looked at."""
+    sentence = best_sentence(asked.text, [e.text for e in evidence[:5]])
+    host = next((e for e in evidence if sentence and sentence in e.text), evidence[0])
+    return Decision(I_DONT_KNOW, None, _support(host, sentence or host.text))
+
+
+def _about(text: str, mentions: Sequence[str]) -> float:
+    """The share of the question's names that a text speaks of."""
+    if not mentions:
+        return 0.0
+    return sum(1 for m in mentions if mentions_in(text, m)) / len(mentions)
+
+
+def _clean(span: str) -> str:
+    """An entity span as an answer: no leading article, no possessive ending."""
+    span = re.sub(r"^(?:the|The)\s+", "", span.strip())
+    return re.sub(r"['’]s$", "", span).strip(" ,.;:")
+
+
+def _time_fit(
+    sentence: str, published: datetime, window: tuple[datetime | None, datetime | None] | None
+) -> float:
+    """+1 when the sentence states a time inside the window, -1 when it states only times
+    after it, 0 otherwise (only earlier ones, or no window asked); a sentence stating no time
+    is dated by its publication."""
+    if window is None or (window[0] is None and window[1] is None):
+        return 0.0
+    # A sentence that states no time reports something of its publication day (news).
+    times = [(m.span.start, m.span.end) for m in find_time_mentions(sentence, published)]
+    times = times or [(published, published)]
+    start, end = window
+    if any((end is None or t0 < end) and (start is None or t1 > start) for t0, t1 in times):
+        return 1.0
+    if end is not None and all(t0 >= end for t0, _ in times):
+        return -1.0  # it happened after the period asked
+    return 0.0  # before the period: a start ("appointed in 2018") can still hold in it
+
+
+def _date_answer(span: str, published: datetime) -> str | None:
+    """A relative date ("on Monday", "last year") as the period it names; None if absolute."""
+    found = find_time_mentions(span, published)
+    if len(found) == 1 and found[0].relative:
+        return period_text(found[0].span.start, found[0].span.granularity)
+    return None
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment.day} {moment:%B %Y}"
+
+
+def period_text(moment: datetime, granularity: str | None) -> str:
+    """A date as a reader writes it at its granularity: "2021", "June 2021", "14 June 2021"."""
+    if granularity == "year":
+        return f"{moment.year}"
+    if granularity == "quarter":
+        return f"Q{(moment.month - 1) // 3 + 1} {moment.year}"
+    if granularity == "month":
+        return f"{moment:%B %Y}"
+    return _day(moment)
+
+
+def label_of(name: str, evidence: Sequence[Passage]) -> str | None:
+    """The entity label the evidence gives a name most often; None when it never tags it."""
+    key = name_tokens(name)
+    counts: dict[str, int] = {}
+    for passage in evidence:
+        for s, e, label in getattr(passage, "entities", ()):
+            if name_tokens(_clean(passage.text[s:e])) == key:
+                counts[label] = counts.get(label, 0) + 1
+    return max(counts, key=lambda lab: (counts[lab], lab)) if counts else None
+
+
+def graph_typed(
+    decision: Decision | None, asked: Question, evidence: Sequence[Passage]
+) -> Decision | None:
+    """A graph answer checked against the type asked, rendered with its dates and citation.
+
+    The graph answers with the other side of its best fact, which is an entity: for a
+    question asking a date ("when") the answer is the fact's stated start instead (None when
+    it stated none, or when the fact is not between the question's own entities); for other
+    types, an entity the evidence tags with a label the question does not allow (a city for
+    "who"), one of the question's own entities, or an entity the evidence never tags from a
+    fact whose relation says none of the question's relation words, is refused (None), so the
+    passage reading answers instead. Yes/no and period answers pass unchanged.
+    """
+    if decision is None or decision.fact is None or asked.kind != "wh" or not asked.labels:
+        return decision
+    r = decision.fact
+    source = max(r.fact.sources, key=lambda k: r.fact.sources[k])
+    said = r.fact.evidence.get(source) if r.fact.evidence else None
+    support = Support(
+        doc_id_of(source), said.sentence if said else r.fact.sentence, r.fact.sources[source]
+    )
+    label: str | None = "DATE"
+    if asked.labels[0] == "DATE":
+        if r.fact.granularity is None or r.fact.valid_from is None:
+            return None
+        sides = f"{r.fact.subject} {r.fact.object}"
+        if not all(mentions_in(sides, m) for m in asked.mentions):
+            return None  # a date of some other holder's fact
+        answer = period_text(r.valid_from, r.fact.granularity)
+    else:
+        answer = decision.answer
+        label = label_of(answer, evidence)
+        if asked.is_own(answer) or (label is not None and label not in asked.labels):
+            return None
+        if label is None and not _relation_said(asked, r.fact.relation):
+            return None  # of unknown type and about another relation: the passage decides
+    statement = f"{answer} ({_fact_phrase(r, answer)}) [{support.document_id}]"
+    return replace(decision, answer=answer, supporting=support, label=label, statement=statement)
+
+
+def _relation_said(asked: Question, relation: str) -> bool:
+    """Whether a fact's relation ("chief executive of") says one of the question's relation
+    words (or the question has none)."""
+    groups = [frozenset(_stem(w) for w in g) for g in asked.relation_groups()]
+    said = {_stem(w) for w in _TOKEN.findall(relation)}
+    return not groups or any(_matches(g, said) for g in groups)
+
+
+def _fact_phrase(r: ResolvedFact, answer: str) -> str:
+    """What the fact says besides the answer, with its validity: "chief executive of Halvard
+    Robotics from June 2021 until May 2023"."""
+    f = r.fact
+    if answer == f.subject:
+        what = f"{f.relation} {f.object}"
+    elif answer == f.object:
+        what = f"{f.subject} {f.relation}"
+    else:
+        what = f"{f.subject} {f.relation} {f.object}"
+    gran = f.granularity or "day"
+    when = f" from {period_text(r.valid_from, gran)}"
+    if r.valid_to is not None:
+        when += f" until {period_text(r.valid_to, gran)}"
+    return what + when

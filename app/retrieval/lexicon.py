@@ -26,3 +26,6 @@ WEEKDAYS = wordset("monday tuesday wednesday thursday friday saturday sunday")
 MONTHS = wordset(
     "january february march april may june july august september october november december"
 )
+#: Legal forms written after a comma ("Orvane Labs, Inc."): part of the name before them, never a
+#: name of their own in a list of companies.
+LEGAL_FORMS = wordset("inc incorporated corp co ltd limited plc llc llp lp ag sa se nv bv gmbh")

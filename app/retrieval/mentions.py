@@ -16,6 +16,7 @@ from app.retrieval.lexicon import (
     COPULAS,
     DEMONSTRATIVES,
     HONORIFICS,
+    LEGAL_FORMS,
     MONTHS,
     NAME_PARTICLES,
     PERSONAL_PRONOUNS,
@@ -39,6 +40,8 @@ _LEADING = (
         """as after before but however when while following last former new then also there
         here under over during since until according meanwhile"""
     )
+    # Imperatives that open a request ("Compare Orvane Labs and ...", "List the ...").
+    | wordset("compare list name show tell give describe summarise summarize explain rank")
 )
 _NOT_NAMES = WEEKDAYS | MONTHS | HONORIFICS | wordset("i we you")
 _JOINERS = "|".join(sorted(NAME_PARTICLES | wordset("of the for and"))) + "|&"
@@ -62,9 +65,19 @@ def is_yes_no(question: str) -> bool:
     return bool(words) and words[0].lower() in AUXILIARIES
 
 
+#: What comes just before the last item of a list: "A, B and C", "between A and B".
+_LIST_BEFORE = re.compile(r"(?:,\s*|(?<!\w)between\s+)$", re.IGNORECASE)
+
+
 def question_mentions(question: str) -> list[str]:
-    """Capitalised spans of a question, minus question words: candidates for entity linking."""
-    spans = []
+    """Capitalised spans of a question, minus question words: candidates for entity linking.
+
+    Lists are read as lists: "among Orvane Labs, Inc., Tesk Holdings and Brindle Co" gives
+    three names (a legal form after a comma belongs to the name before it; "X and Y" is split
+    where it ends a comma list or follows "between", and kept whole otherwise, as in
+    "Dunmore and Pike").
+    """
+    spans: list[str] = []
     for m in _CAP_SPAN.finditer(question):
         words = m.group(0).split()
         while words and words[0].lower() in _LEADING:
@@ -72,8 +85,15 @@ def question_mentions(question: str) -> list[str]:
         while words and words[-1].casefold().strip(".,") in _NOT_NAMES:
             words = words[:-1]
         span = " ".join(words).rstrip("?.,;:")
-        if span and span.casefold() not in _NOT_NAMES:
-            spans.append(span)
+        if not span or span.casefold() in _NOT_NAMES:
+            continue
+        if spans and span.casefold().strip(".") in LEGAL_FORMS:
+            spans[-1] = f"{spans[-1]}, {span}"
+            continue
+        if " and " in span and _LIST_BEFORE.search(question, 0, m.start()):
+            spans.extend(part for part in span.split(" and ") if part)
+            continue
+        spans.append(span)
     return spans
 
 

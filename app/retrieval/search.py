@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
 from app.core.services import Services
 from app.core.timeutil import from_ts, to_ts
+from app.retrieval.mentions import mentions_in
 from app.retrieval.scope import TimeScope
-from app.stores.engines import Hit
+from app.stores.engines import Hit, Match, Search, Where
+from graph.content_time import content_fit
+from graph.nlp import Annotation
+from graph.timeparse import TimeSpan
 
 RRF_K = 60
 #: Each ranked list is this many times deeper than the evidence wanted (at least 40). Four was
@@ -21,6 +26,21 @@ RRF_K = 60
 #: payload transfer and Python conversion of every hit.
 DEPTH_PER_RESULT = 2
 RECENCY_WEIGHT = 0.3
+#: How much a chunk whose own period is exactly the one asked gains over one that merely
+#: overlaps the window (scaled by interval intersection-over-union). Chosen, not fitted: it
+#: outweighs recency, since the period asked is what the question is about.
+TIME_FIT_WEIGHT = 0.5
+#: Fewer chunks than this inside a window and retrieval looks outside it (and says so). Small on
+#: purpose: a window that holds a few relevant chunks should not be diluted by others.
+MIN_IN_WINDOW = 3
+#: A chunk is *about* the window, not merely overlapping it, when its period and the window
+#: share at least half their joint extent (``content_fit``): the quarter asked, or most of it.
+ABOUT_FIT = 0.5
+#: How deep in a reserved list its chunk about the period asked is looked for.
+RESERVED_DEPTH = 10
+#: A name in a comparison leads to this many documents that write it, searched for the rest of
+#: the question.
+ENTITY_DOCS = 6
 
 
 @dataclass(frozen=True)
@@ -32,6 +52,20 @@ class Evidence:
     score: float
     title: str | None = None
     url: str | None = None
+    about: tuple[str, ...] = ()
+    """The periods the chunk is about (content time labels), for the reader and the user."""
+    entities: tuple[tuple[int, int, str], ...] = ()
+    """Entity spans ``(start, end, label)`` found at ingest (``graph.nlp``); empty without NLP."""
+    sentences: tuple[tuple[int, int], ...] = ()
+    """Sentence bounds found at ingest, so answering never parses evidence again."""
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    evidence: list[Evidence]
+    widened: bool = False
+    """The window held fewer than the evidence wanted; what follows its own chunks is from
+    outside it (still inside known time)."""
 
 
 def visible(hit: Hit, versions: dict[str, int]) -> bool:
@@ -39,7 +73,7 @@ def visible(hit: Hit, versions: dict[str, int]) -> bool:
 
     ``versions`` is ``QdrantDocumentStore.visible_versions`` (documents being deleted absent).
     """
-    return versions.get(hit.payload["doc_id"]) == hit.payload["version"]
+    return bool(versions.get(hit.payload["doc_id"]) == hit.payload["version"])
 
 
 class ChunkRetriever:
@@ -55,33 +89,151 @@ class ChunkRetriever:
         *,
         query_vector: np.ndarray,
         mentions: Sequence[str] = (),
-    ) -> list[Evidence]:
-        """Top chunks by reciprocal-rank fusion of dense and lexical search, nudged by recency.
+    ) -> Retrieval:
+        """Top chunks by reciprocal-rank fusion of dense and lexical search, in both clocks.
 
-        Known time is a hard filter (``published_ts <= cutoff``); within it, newer documents
-        get up to ``RECENCY_WEIGHT`` extra, because the newest report on a changing fact is the
-        likeliest to be the current one. ``mentions`` (names in the question) are searched on
-        their own as a third ranked list.
+        Known time is a hard filter (``published_ts <= as_of``). A valid-time window keeps the
+        chunks whose content time overlaps it, ranked up by how well their own periods fit it;
+        newer documents get up to ``RECENCY_WEIGHT`` extra (the newest report on a changing fact
+        is the likeliest current one). ``mentions`` (names in the question) are searched on
+        their own; with several, each name and each period asked gets its own ranked list and
+        its best chunk a reserved place, so no company or quarter is crowded out.
         """
-        stores = self._s.stores
-        chunks = stores.chunks
+        chunks = self._s.stores.chunks
         cutoff = scope.knowledge_cutoff
+        cut = to_ts(cutoff) if cutoff else None
+        depth = max(40, top_k * DEPTH_PER_RESULT)
         where = chunks.where(
             tenant,
-            published_before_ts=to_ts(cutoff) if cutoff else None,
+            published_before_ts=cut,
             published_after_ts=None,
+            about_from=scope.start,
+            about_to=scope.end,
         )
-        depth = max(40, top_k * DEPTH_PER_RESULT)
-        requests = [
+        lists, reserved = self._ranked_lists(
+            tenant, question, scope, query_vector, mentions, where, cut, depth
+        )
+        picked = self._rank(tenant, lists, reserved, scope, top_k)
+        # Only chunks about the question's entity count: a window full of other companies'
+        # news holds nothing on "who led X in 2020" when X's last report is from 2019. One
+        # such chunk is enough (it speaks of the entity in the period asked); without a name,
+        # the window must hold a few chunks.
+        about = [e for e in picked if not mentions or mentions_in(e.text, mentions[0])]
+        need = 1 if mentions else MIN_IN_WINDOW
+        if not scope.window or len(about) >= min(top_k, need):
+            return Retrieval(picked)
+        # Too little inside the window: look outside it, deliberately and visibly, at what had
+        # been published by the window's end: the last reports before a period describe the
+        # state that held in it ("who led X in 2020" from a 2019 appointment).
+        by_end = to_ts(scope.end) if scope.end else None
+        if cut is not None:
+            by_end = cut if by_end is None else min(by_end, cut)
+        open_where = chunks.where(tenant, published_before_ts=by_end, published_after_ts=None)
+        plain = replace(scope, periods=())
+        wide, _ = self._ranked_lists(
+            tenant, question, plain, query_vector, mentions[:1], open_where, cut, depth
+        )
+        seen = {(e.document_id, e.text) for e in picked}
+        extra = [
+            e
+            for e in self._rank(tenant, wide, [], scope, top_k)
+            if (e.document_id, e.text) not in seen
+        ]
+        if not extra:
+            return Retrieval(picked)
+        # What speaks of the entity comes first, inside the window, then from before its end;
+        # the window's chunks about other things follow.
+        about_ids = {id(e) for e in about}
+        named = [e for e in extra if not mentions or mentions_in(e.text, mentions[0])]
+        named_ids = {id(e) for e in named}
+        rest = [e for e in picked if id(e) not in about_ids]
+        rest += [e for e in extra if id(e) not in named_ids]
+        return Retrieval((about + named + rest)[:top_k], widened=True)
+
+    def about_period(self, tenant: str, label: str, limit: int = 50) -> list[Evidence]:
+        """Visible chunks linked to a time node, earliest publication first (a period's view).
+
+        A chunk is linked to the nodes of the periods its text, or its document, is about, so a
+        2021 biography shows under 2004 and a call held in July under the quarter it reports.
+        """
+        records = self._s.stores.chunks.about(tenant, label, limit * 4)
+        versions = self._s.stores.documents.visible_versions(
+            tenant, [r.payload["doc_id"] for r in records]
+        )
+        live = [
+            hit for hit in (Hit(r.id, 0.0, r.payload) for r in records) if visible(hit, versions)
+        ]
+        live.sort(key=lambda h: (float(h.payload["published_ts"]), h.payload["doc_id"], h.id))
+        return [_evidence(h, 0.0) for h in live[:limit]]
+
+    def _ranked_lists(
+        self,
+        tenant: str,
+        question: str,
+        scope: TimeScope,
+        query_vector: np.ndarray,
+        mentions: Sequence[str],
+        where: Where,
+        cut: float | None,
+        depth: int,
+    ) -> tuple[list[list[Hit]], list[int]]:
+        """Every ranked list, in one engine call; the indexes of lists whose best hit is kept."""
+        chunks = self._s.stores.chunks
+        lexical = self._s.lexical
+        requests: list[Search | None] = [
             chunks.dense(query_vector, where, depth),
-            chunks.lexical(self._s.lexical.query(question), where, depth),
+            chunks.lexical(lexical.query(question), where, depth),
         ]
         if mentions:
             # Names alone: the question's other words must not drown the entity it is about.
-            names = self._s.lexical.query(" ".join(mentions))
-            requests.append(chunks.lexical(names, where, depth))
-        ranked_lists = chunks.search(requests)  # one engine call, shared with other queries
+            requests.append(chunks.lexical(lexical.query(" ".join(mentions)), where, depth))
+        several = len(mentions) > 1
+        if several:
+            # Where each name is written: its own list, and the documents it leads to.
+            for name in mentions:
+                requests.append(chunks.lexical(lexical.query(name), where, ENTITY_DOCS * 4))
+        found = chunks.search(requests)  # one engine call, shared with other queries
+        reserved: list[int] = []
+        more: list[Search | None] = []
+        rest = lexical.query(_without(question, mentions) if several else question)
+        entity_docs: list[list[str]] = []
+        for hits in found[len(found) - len(mentions) :] if several else []:
+            entity_docs.append(list(dict.fromkeys(h.payload["doc_id"] for h in hits))[:ENTITY_DOCS])
+        # Each entity: the question's other words inside that entity's own documents, so the
+        # chunk that answers for it (not the one that repeats its name) gets a reserved place.
+        for docs in entity_docs:
+            if docs:
+                ew = replace(where, must=(*where.must, Match("doc_id", any=tuple(docs))))
+                reserved.append(len(found) + len(more))
+                more.append(chunks.lexical(rest, ew, depth))
+        every = tuple(d for docs in entity_docs for d in docs)
+        for period in scope.periods:
+            pw = self._period_where(tenant, period, cut)
+            if every:
+                pw = replace(pw, must=(*pw.must, Match("doc_id", any=every)))
+            reserved.append(len(found) + len(more))
+            more.append(chunks.dense(query_vector, pw, depth))
+        if more:
+            found = found + chunks.search(more)
+        return found, reserved
 
+    def _period_where(self, tenant: str, period: TimeSpan, cut: float | None) -> Where:
+        return self._s.stores.chunks.where(
+            tenant,
+            published_before_ts=cut,
+            published_after_ts=None,
+            about_from=period.start,
+            about_to=period.end,
+        )
+
+    def _rank(
+        self,
+        tenant: str,
+        ranked_lists: list[list[Hit]],
+        reserved: list[int],
+        scope: TimeScope,
+        top_k: int,
+    ) -> list[Evidence]:
         fused: dict[str, float] = {}
         hits: dict[str, Hit] = {}
         for ranked in ranked_lists:
@@ -90,39 +242,93 @@ class ChunkRetriever:
                 hits.setdefault(hit.id, hit)
         if not fused:
             return []
-        versions = stores.documents.visible_versions(
+        versions = self._s.stores.documents.visible_versions(
             tenant, [h.payload["doc_id"] for h in hits.values()]
         )
-        live = [h for h in hits.values() if visible(h, versions)]
+        live = {h.id: h for h in hits.values() if visible(h, versions)}
         if not live:
             return []
-        top = max(fused[h.id] for h in live)
-        stamps = [float(h.payload["published_ts"]) for h in live]
+        top = max(fused[i] for i in live)
+        stamps = [float(h.payload["published_ts"]) for h in live.values()]
         lo, hi = min(stamps), max(stamps)
-        scored = []
-        for h in live:
+        window = _window_ts(scope)
+        scores: dict[str, float] = {}
+        about: dict[str, bool] = {}
+        for h in live.values():
             recency = 0.0 if hi == lo else (float(h.payload["published_ts"]) - lo) / (hi - lo)
-            score = fused[h.id] / top * (1.0 + RECENCY_WEIGHT * recency)
-            scored.append((score, h))
-        scored.sort(key=lambda sh: (-sh[0], sh[1].id))
+            fit = content_fit(_spans(h.payload), _frame(h.payload), *window) if window else 0.0
+            about[h.id] = fit >= ABOUT_FIT
+            scores[h.id] = (
+                fused[h.id] / top * (1.0 + RECENCY_WEIGHT * recency) * (1.0 + TIME_FIT_WEIGHT * fit)
+            )
+
+        def rank_key(h: Hit) -> tuple[bool, float, str]:
+            return (not about[h.id], -scores[h.id], h.id)
+
+        # Evidence about the period asked comes before evidence that only overlaps it.
+        order = sorted(live.values(), key=rank_key)
+        # Each reserved list's best visible chunk first (best of them first), then the rest;
+        # within a list, a chunk about the period asked beats a higher-ranked one that is not.
+        first: dict[str, Hit] = {}
+        for index in reserved:
+            shown = [h for h in ranked_lists[index][:RESERVED_DEPTH] if h.id in live]
+            best = min(shown, key=lambda h: not about[h.id], default=None)
+            if best is not None:
+                first.setdefault(best.id, best)
+        ahead = sorted(first.values(), key=rank_key)
         out: list[Evidence] = []
         per_doc: dict[str, int] = {}
-        for score, h in scored:
+        for h in [*ahead, *(h for h in order if h.id not in first)]:
             doc_id = h.payload["doc_id"]
             if per_doc.get(doc_id, 0) >= 2:
                 continue
             per_doc[doc_id] = per_doc.get(doc_id, 0) + 1
-            out.append(
-                Evidence(
-                    document_id=doc_id,
-                    version=int(h.payload["version"]),
-                    text=h.payload["text"],
-                    published_at=from_ts(float(h.payload["published_ts"])),
-                    score=round(score if math.isfinite(score) else 0.0, 6),
-                    title=h.payload.get("title"),
-                    url=h.payload.get("url"),
-                )
-            )
+            out.append(_evidence(h, scores[h.id]))
             if len(out) >= top_k:
                 break
         return out
+
+
+def _evidence(h: Hit, score: float) -> Evidence:
+    p = h.payload
+    note = Annotation.from_payload(p)
+    return Evidence(
+        document_id=p["doc_id"],
+        version=int(p["version"]),
+        text=p["text"],
+        published_at=from_ts(float(p["published_ts"])),
+        score=round(score if math.isfinite(score) else 0.0, 6),
+        title=p.get("title"),
+        url=p.get("url"),
+        about=tuple(p.get("content_labels") or ()),
+        entities=note.entities,
+        sentences=note.sentences,
+    )
+
+
+def _spans(payload: dict[str, Any]) -> list[tuple[float, float]]:
+    spans = payload.get("content_spans")
+    if spans:
+        return [(float(s), float(e)) for s, e in spans]
+    published = float(payload["published_ts"])
+    return [(published, published + 86400.0)]
+
+
+def _frame(payload: dict[str, Any]) -> tuple[float, float] | None:
+    frame = payload.get("content_frame")
+    return (float(frame[0]), float(frame[1])) if frame else None
+
+
+def _window_ts(scope: TimeScope) -> tuple[float, float] | None:
+    """The window as timestamps, an open side closed far away (fit only compares overlaps)."""
+    if not scope.window:
+        return None
+    start = to_ts(scope.start) if scope.start else -62135596800.0  # 0001-01-01
+    end = to_ts(scope.end) if scope.end else 253402300799.0  # 9999-12-31
+    return start, end
+
+
+def _without(question: str, names: Sequence[str]) -> str:
+    for name in names:
+        question = question.replace(name, " ")
+    return " ".join(question.split())

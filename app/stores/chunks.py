@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import numpy as np
 
 from app.core.coalesce import Coalescer
+from app.core.timeutil import to_ts
 from app.stores.collections import DENSE, LEXICAL, chunks_spec
 from app.stores.engines import (
     Condition,
@@ -21,6 +24,8 @@ from app.stores.engines import (
     Where,
     point_uuid,
 )
+from graph.content_time import ContentTime, node_labels
+from graph.nlp import Annotation
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,35 @@ class ChunkWrite:
     text: str
     dense: np.ndarray
     lexical: SparseVec
+    content: ContentTime | None = None
+    """The periods the chunk is about (valid time); None falls back to the publication day."""
+    annotation: Annotation | None = None
+    """Entity spans and sentence bounds (``graph.nlp``); None when the NLP layer is off."""
+
+
+def content_payload(content: ContentTime | None, published_ts: float) -> dict[str, Any]:
+    """Valid time as payload: the hull as two float-indexed bounds (what a window filters on),
+    each period as [start, end] (what ranking measures fit with) and the time nodes it links to
+    (keyword-indexed, so a period's chunks are one match away)."""
+    if content is None:
+        return {
+            "content_from_ts": published_ts,
+            "content_to_ts": published_ts + 86400.0,
+            "content_spans": [[published_ts, published_ts + 86400.0]],
+            "content_source": "published",
+            "time_nodes": [],
+        }
+    return {
+        "content_from_ts": to_ts(content.start),
+        "content_to_ts": to_ts(content.end),
+        "content_spans": [[to_ts(s.start), to_ts(s.end)] for s in content.spans],
+        "content_labels": content.labels(),
+        "content_frame": (
+            [to_ts(content.frame.start), to_ts(content.frame.end)] if content.frame else None
+        ),
+        "content_source": content.source,
+        "time_nodes": node_labels(content.spans),
+    }
 
 
 class QdrantChunkStore:
@@ -72,6 +106,8 @@ class QdrantChunkStore:
                     "published_ts": published_ts,
                     "title": title,
                     "url": url,
+                    **content_payload(c.content, published_ts),
+                    **(c.annotation.payload() if c.annotation is not None else {}),
                 },
                 {DENSE: c.dense.tolist(), LEXICAL: c.lexical},
             )
@@ -95,12 +131,35 @@ class QdrantChunkStore:
         return self._engine.count(self.collection, Where(tuple(must)))
 
     def where(
-        self, tenant: str, *, published_before_ts: float | None, published_after_ts: float | None
+        self,
+        tenant: str,
+        *,
+        published_before_ts: float | None,
+        published_after_ts: float | None,
+        about_from: datetime | None = None,
+        about_to: datetime | None = None,
+        doc_ids: Sequence[str] | None = None,
     ) -> Where:
+        """Known time cuts by publication; valid time [about_from, about_to) by content time.
+
+        A chunk is in a window when its content hull overlaps it; ranking then measures how
+        well its own periods fit (``graph.content_time.overlap_fit``).
+        """
         must: list[Condition] = [Match("tenant", tenant)]
         if published_before_ts is not None or published_after_ts is not None:
             must.append(Range("published_ts", gte=published_after_ts, lte=published_before_ts))
+        if about_to is not None:
+            must.append(Range("content_from_ts", lt=to_ts(about_to)))
+        if about_from is not None:
+            must.append(Range("content_to_ts", gt=to_ts(about_from)))
+        if doc_ids is not None:
+            must.append(Match("doc_id", any=tuple(doc_ids)))
         return Where(tuple(must))
+
+    def about(self, tenant: str, node: str, limit: int) -> list[PointRecord]:
+        """Chunks linked to a time node (of every version: callers keep the visible ones)."""
+        where = Where((Match("tenant", tenant), Match("time_nodes", node)))
+        return self._engine.scroll(self.collection, where, limit)
 
     @staticmethod
     def dense(vector: np.ndarray, where: Where, limit: int) -> Search:

@@ -18,6 +18,9 @@ def documents_spec(prefix: str) -> CollectionSpec:
             "doc_id": "keyword",
             "status": "keyword",
             "updated_ts": "float",
+            # GET /v1/documents filters on these.
+            "source": "keyword",
+            "published_at": "float",
         },
     )
 
@@ -32,6 +35,9 @@ def chunks_spec(prefix: str, dim: int) -> CollectionSpec:
             "doc_id": "keyword",
             "version": "integer",
             "published_ts": "float",
+            "content_from_ts": "float",
+            "content_to_ts": "float",
+            "time_nodes": "keyword",
         },
     )
 

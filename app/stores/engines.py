@@ -120,6 +120,19 @@ class Engine(Protocol):
         self, collection: str, where: Where | None, limit: int | None = None
     ) -> list[PointRecord]: ...
 
+    def scroll_page(
+        self,
+        collection: str,
+        where: Where | None,
+        limit: int,
+        offset: str | None = None,
+        fields: Sequence[str] | None = None,
+    ) -> tuple[list[PointRecord], str | None]:
+        """One page of matching points in point-id order, and the id the next page starts at
+        (None: this was the last). Stable under concurrent writes: a page never repeats a point
+        of an earlier one, since the order is the ids'. ``fields`` limits the payload."""
+        ...
+
     def count(self, collection: str, where: Where | None = None) -> int: ...
 
     def search(
@@ -312,6 +325,23 @@ class EdgeEngine:
             out.extend(self._record(r) for r in recs)
             if offset is None or (limit is not None and len(out) >= limit):
                 return out
+
+    def scroll_page(
+        self,
+        collection: str,
+        where: Where | None,
+        limit: int,
+        offset: str | None = None,
+        fields: Sequence[str] | None = None,
+    ) -> tuple[list[PointRecord], str | None]:
+        payload: Any = list(fields) if fields is not None else True
+        req = self._qe.ScrollRequest(
+            offset=offset, limit=limit, filter=self._filter(where), with_payload=payload
+        )
+        recs, next_offset = self._shard(collection).scroll(req)
+        return [self._record(r) for r in recs], (
+            str(next_offset) if next_offset is not None else None
+        )
 
     def count(self, collection: str, where: Where | None = None) -> int:
         req = self._qe.CountRequest(filter=self._filter(where), exact=True)
@@ -552,6 +582,25 @@ class ClientEngine:
             out.extend(PointRecord(id=str(r.id), payload=dict(r.payload or {})) for r in recs)
             if offset is None or (limit is not None and len(out) >= limit):
                 return out
+
+    def scroll_page(
+        self,
+        collection: str,
+        where: Where | None,
+        limit: int,
+        offset: str | None = None,
+        fields: Sequence[str] | None = None,
+    ) -> tuple[list[PointRecord], str | None]:
+        payload: Any = list(fields) if fields is not None else True
+        recs, next_offset = self._client.scroll(
+            collection,
+            scroll_filter=self._filter(where),
+            limit=limit,
+            offset=offset,
+            with_payload=payload,
+        )
+        page = [PointRecord(id=str(r.id), payload=dict(r.payload or {})) for r in recs]
+        return page, (str(next_offset) if next_offset is not None else None)
 
     def count(self, collection: str, where: Where | None = None) -> int:
         return int(self._client.count(collection, count_filter=self._filter(where)).count)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -11,7 +12,7 @@ import httpx
 import openai
 import pytest
 
-from app.core.security import hash_api_key
+from tests.chat_server import ChatServer, Reply, fixture, running_chat_server, sse_events
 from tests.conftest import ServeProcess, serve_env, wait_status
 
 pytestmark = pytest.mark.e2e
@@ -253,19 +254,8 @@ TENANT_KEY = "chat-key-" + uuid.uuid4().hex
 OTHER_KEY = "chat-other-" + uuid.uuid4().hex
 
 
-@pytest.fixture(scope="module")
-def keyed_server(
-    tmp_path_factory: pytest.TempPathFactory, redis_url: str
-) -> Iterator[ServeProcess]:
-    env = serve_env(redis_url)
-    env["CHRONORAG_WEBHOOK_SECRETS"] = "{}"
-    env["CHRONORAG_API_KEYS"] = json.dumps(
-        {hash_api_key(TENANT_KEY): "acme", hash_api_key(OTHER_KEY): "globex"}
-    )
-    proc = ServeProcess(tmp_path_factory.mktemp("chat-keys") / "data", env)
-    proc.start()
-    yield proc
-    proc.stop()
+#: The keys of the ``keyed_server`` fixture (tests/conftest.py): each raw key to its tenant.
+API_KEYS = {TENANT_KEY: "acme", OTHER_KEY: "globex"}
 
 
 def test_bearer_key_picks_the_tenant(keyed_server: ServeProcess) -> None:
@@ -295,3 +285,124 @@ def test_bearer_key_picks_the_tenant(keyed_server: ServeProcess) -> None:
     unkeyed = openai.OpenAI(base_url=f"{keyed_server.url}/v1", api_key="x", max_retries=0)
     with pytest.raises(openai.AuthenticationError):
         unkeyed.models.list()
+
+
+# --------------------------------------------------------------------------- a chat model
+
+LLM_MODEL = "Qwen/Qwen2.5-7B-Instruct"
+LLM_DOCS = [
+    (
+        "korvath-2021",
+        "2021-04-06T08:00:00+00:00",
+        "Korvath Glassworks appointed Aldo Vreme as chief executive of the glass maker in April.",
+    ),
+    (
+        "korvath-2024",
+        "2024-02-13T08:00:00+00:00",
+        "Korvath Glassworks named Renna Kolst chief executive after Aldo Vreme retired.",
+    ),
+]
+LLM_QUESTION = "Who leads Korvath Glassworks?"
+#: What the recorded stream (tests/fixtures/llm/answer_stream.sse) says, joined.
+LLM_ANSWER = (
+    "Renna Kolst has led Korvath Glassworks since February 2024, succeeding Aldo Vreme "
+    "[korvath-2024]."
+)
+
+
+@pytest.fixture(scope="module")
+def llm_served(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str
+) -> Iterator[tuple[ServeProcess, ChatServer]]:
+    """``serve`` with ``ANSWER_MODE=llm`` against a local server replaying recorded replies."""
+    with running_chat_server() as model:
+        env = serve_env(redis_url)
+        env |= {
+            "CHRONORAG_WEBHOOK_SECRETS": "{}",
+            "CHRONORAG_ANSWER_MODE": "llm",
+            "CHRONORAG_LLM_BASE_URL": model.url,
+            "CHRONORAG_LLM_MODEL": LLM_MODEL,
+        }
+        proc = ServeProcess(tmp_path_factory.mktemp("chat-llm") / "data", env)
+        proc.start()
+        try:
+            with httpx.Client(base_url=proc.url, timeout=60) as client:
+                for doc_id, published_at, text in LLM_DOCS:
+                    body = {"id": doc_id, "text": text, "published_at": published_at}
+                    assert client.post("/v1/documents", json=body).status_code == 202
+                for doc_id, _, _ in LLM_DOCS:
+                    wait_status(client, doc_id, "indexed")
+            yield proc, model
+        finally:
+            proc.stop()
+
+
+def _llm_chat(proc: ServeProcess) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{proc.url}/v1", api_key="k", max_retries=0, timeout=60)
+
+
+def test_model_tokens_are_relayed_as_the_model_writes_them(
+    llm_served: tuple[ServeProcess, ChatServer],
+) -> None:
+    proc, model = llm_served
+    # The model sends its first two words, then waits until the test has read a word through
+    # chronorag: a buffering relay would leave the gate shut until its 30 s timeout.
+    streamed = Reply(chunks=sse_events("answer_stream.sse"), hold_after=3, gate=threading.Event())
+    whole = json.loads(fixture("answer.json"))
+    whole["choices"][0]["message"]["content"] = LLM_ANSWER
+    unstreamed = Reply(body=json.dumps(whole).encode())
+    model.route = lambda body: streamed if body["stream"] else unstreamed
+
+    pieces: list[str] = []
+    chunks = _llm_chat(proc).chat.completions.create(
+        model="chronorag", messages=[{"role": "user", "content": LLM_QUESTION}], stream=True
+    )
+    for chunk in chunks:
+        piece = chunk.choices[0].delta.content or ""
+        if piece and streamed.gate is not None and not streamed.gate.is_set():
+            assert "".join(pieces) == "" and piece == "Renna"
+            streamed.gate.set()
+        pieces.append(piece)
+    assert not streamed.gate_timed_out
+    sent = model.requests[-1].body
+    assert sent["stream"] is True and sent["model"] == LLM_MODEL
+    assert "[korvath-2024] (version 1" in sent["messages"][1]["content"]
+    text = "".join(pieces)
+    assert text.startswith(LLM_ANSWER + "\n\n**Sources**\n\n[1] korvath-2024, 2024-02-13")
+    ext = chunk.model_extra or {}  # the last chunk carries the extension
+    assert ext["chronorag"]["sources"][0]["document_id"] == "korvath-2024"
+    # The whole (unstreamed) completion asks the model without streaming and reads the same.
+    completion = _llm_chat(proc).chat.completions.create(
+        model="chronorag", messages=[{"role": "user", "content": LLM_QUESTION}]
+    )
+    assert model.requests[-1].body["stream"] is False
+    assert completion.choices[0].message.content == text
+
+
+def test_model_failing_mid_answer_ends_the_stream_with_an_error_event(
+    llm_served: tuple[ServeProcess, ChatServer],
+) -> None:
+    proc, model = llm_served
+    model.reply_with(Reply(chunks=sse_events("answer_stream.sse")[:5]))  # cut off: no finish
+    pieces: list[str] = []
+    with pytest.raises(openai.APIError) as caught:
+        for chunk in _llm_chat(proc).chat.completions.create(
+            model="chronorag", messages=[{"role": "user", "content": LLM_QUESTION}], stream=True
+        ):
+            pieces.append(chunk.choices[0].delta.content or "")
+    assert "".join(pieces) == "Renna Kolst has led"
+    assert "ended its stream before the answer did" in caught.value.message
+
+
+def test_model_down_before_its_first_word_is_an_openai_503(
+    llm_served: tuple[ServeProcess, ChatServer],
+) -> None:
+    proc, model = llm_served
+    error = {"error": {"message": "model is loading", "type": "server_error"}}
+    model.reply_with(Reply(status=503, body=json.dumps(error).encode()))
+    with pytest.raises(openai.InternalServerError) as caught:
+        _llm_chat(proc).chat.completions.create(
+            model="chronorag", messages=[{"role": "user", "content": LLM_QUESTION}], stream=True
+        )
+    assert caught.value.status_code == 503
+    assert "answered 503: model is loading" in caught.value.message

@@ -72,7 +72,7 @@ def test_retriever_returns_evidence_as_documents(indexed: str) -> None:
     assert isinstance(newest, Document)
     assert newest.page_content == DOCS[1][2]
     assert set(newest.metadata) == {
-        "document_id", "version", "published_at", "score", "url", "title",
+        "document_id", "version", "published_at", "score", "url", "title", "time_scope",
     }  # fmt: skip
     assert newest.metadata["version"] == 1
     assert datetime.fromisoformat(newest.metadata["published_at"]) == datetime(

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -41,11 +38,11 @@ from graph.facts import Fact, source_id
 from graph.hierarchy import ExtractiveSummarizer
 from graph.relations import RELATIONS
 from graph.temporal import resolve_timeline
+from tests.chat_server import ChatServer, Reply, fixture, running_chat_server, sse_events
 from tests.dispatchers import IdleDispatcher
 
 pytestmark = pytest.mark.integration
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "llm"
 PUBLISHED = datetime(2024, 5, 20, 9, 30, tzinfo=UTC)
 TEXT = (
     "Harbourline Energy appointed Priya Natarajan as chief executive last March, succeeding "
@@ -57,70 +54,10 @@ MODEL = "Qwen/Qwen2.5-7B-Instruct"
 API_KEY = "sk-test-3f9a1c"
 
 
-def fixture(name: str) -> bytes:
-    return (FIXTURES / name).read_bytes()
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    body: bytes = b""
-    delay_s: float = 0.0
-    content_type: str = "application/json"
-
-
-@dataclass
-class Recorded:
-    path: str
-    headers: dict[str, str]
-    body: dict[str, Any]
-
-
-@dataclass
-class ChatServer:
-    """A real HTTP server that answers each request with ``route(request_body)``."""
-
-    url: str
-    requests: list[Recorded] = field(default_factory=list)
-    route: Callable[[dict[str, Any]], Reply] = lambda _body: Reply(404, b"{}")
-
-    def reply_with(self, reply: Reply) -> None:
-        self.route = lambda _body: reply
-
-
 @pytest.fixture()
 def chat_server() -> Iterator[ChatServer]:
-    state = ChatServer(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            body = json.loads(raw)
-            state.requests.append(Recorded(self.path, dict(self.headers.items()), body))
-            reply = state.route(body)
-            time.sleep(reply.delay_s)
-            try:
-                self.send_response(reply.status)
-                self.send_header("Content-Type", reply.content_type)
-                self.send_header("Content-Length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
-            except OSError:  # the client gave up (timeout tests)
-                pass
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    try:
+    with running_chat_server() as state:
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def client_for(server: ChatServer, timeout_s: float = 5.0) -> OpenAIChatClient:
@@ -476,7 +413,57 @@ def test_answer_request_has_question_scope_facts_and_citable_evidence(
 def test_nothing_retrieved_means_no_request_and_an_empty_answer(chat_server: ChatServer) -> None:
     scope = TimeScope(None, None, None, "none", None, "Who runs Acme?")
     assert LLMAnswerComposer(client_for(chat_server)).compose("Who runs Acme?", scope, [], []) == ""
+    composer = LLMAnswerComposer(client_for(chat_server))
+    assert list(composer.compose_stream("Who runs Acme?", scope, [], [])) == []
     assert chat_server.requests == []
+
+
+# --------------------------------------------------------------------------- streamed answers
+
+HELLO = [{"role": "user", "content": "Who leads the glassworks?"}]
+
+
+def test_stream_yields_the_models_pieces_in_order(chat_server: ChatServer) -> None:
+    chat_server.reply_with(Reply(chunks=sse_events("answer_stream.sse")))
+    pieces = list(client_for(chat_server).stream(HELLO))
+    assert pieces[:3] == ["Renna", " Kolst", " has"]
+    assert "".join(pieces).endswith("succeeding Aldo Vreme [korvath-2024].")
+    sent = chat_server.requests[0]
+    assert sent.body["stream"] is True and sent.body["temperature"] == 0
+    assert sent.headers["Accept"] == "text/event-stream"
+
+
+def test_stream_is_lazy_and_reads_a_server_that_ignores_stream(chat_server: ChatServer) -> None:
+    chat_server.reply_with(Reply(body=fixture("answer.json")))
+    pieces = client_for(chat_server).stream(HELLO)
+    assert chat_server.requests == []  # nothing is sent before the first piece is asked for
+    whole = json.loads(fixture("answer.json"))["choices"][0]["message"]["content"]
+    assert list(pieces) == [whole]
+
+
+@pytest.mark.parametrize(
+    ("events", "error", "needle"),
+    [
+        ([b'data: {"error": {"message": "out of memory"}}\n\n'], Unavailable, "mid-answer"),
+        ([b"data: <html>oops</html>\n\n"], Unavailable, "not a completion chunk"),
+        ([], Unavailable, "ended its stream before the answer did"),
+    ],
+)
+def test_stream_failures_raise_from_next(
+    chat_server: ChatServer, events: list[bytes], error: type[Exception], needle: str
+) -> None:
+    chat_server.reply_with(Reply(chunks=sse_events("answer_stream.sse")[:2] + events))
+    pieces = client_for(chat_server).stream(HELLO)
+    assert next(pieces) == "Renna"
+    with pytest.raises(error, match=needle):
+        list(pieces)
+
+
+def test_stream_refused_by_the_server_is_not_retryable(chat_server: ChatServer) -> None:
+    refusal = {"error": {"message": "Incorrect API key provided"}}
+    chat_server.reply_with(Reply(status=401, body=json.dumps(refusal).encode()))
+    with pytest.raises(ChatRequestRejected, match="check CHRONORAG_LLM_API_KEY"):
+        next(client_for(chat_server).stream(HELLO))
 
 
 # --------------------------------------------------------------------------- in process

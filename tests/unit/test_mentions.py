@@ -44,3 +44,16 @@ def test_question_mentions_and_yes_no() -> None:
     assert question_mentions(question) == ["Marta Kowalczyk", "Leeds United F.C"]
     assert is_yes_no(question)
     assert not is_yes_no("Who is the chair of Acme Corp?")
+
+
+def test_a_list_of_companies_gives_one_name_each() -> None:
+    question = "Which had the higher margin among Orvane Labs, Inc., Tesk Holdings and Brindle Co?"
+    assert question_mentions(question) == ["Orvane Labs, Inc", "Tesk Holdings", "Brindle Co"]
+    assert question_mentions("Compare sales between Orvane Labs and Tesk Holdings.") == [
+        "Orvane Labs",
+        "Tesk Holdings",
+    ]
+
+
+def test_a_name_with_and_inside_stays_whole() -> None:
+    assert question_mentions("Who founded Dunmore and Pike?") == ["Dunmore and Pike"]
