@@ -113,7 +113,8 @@ class ChunkRetriever:
         lists, reserved = self._ranked_lists(
             tenant, question, scope, query_vector, mentions, where, cut, depth
         )
-        picked = self._rank(tenant, lists, reserved, scope, top_k)
+        cap = per_document_cap(top_k, mentions)
+        picked = self._rank(tenant, lists, reserved, scope, top_k, cap)
         # Only chunks about the question's entity count: a window full of other companies'
         # news holds nothing on "who led X in 2020" when X's last report is from 2019. One
         # such chunk is enough (it speaks of the entity in the period asked); without a name,
@@ -136,7 +137,7 @@ class ChunkRetriever:
         seen = {(e.document_id, e.text) for e in picked}
         extra = [
             e
-            for e in self._rank(tenant, wide, [], scope, top_k)
+            for e in self._rank(tenant, wide, [], scope, top_k, cap)
             if (e.document_id, e.text) not in seen
         ]
         if not extra:
@@ -204,8 +205,10 @@ class ChunkRetriever:
         for docs in entity_docs:
             if docs:
                 ew = replace(where, must=(*where.must, Match("doc_id", any=tuple(docs))))
-                reserved.append(len(found) + len(more))
-                more.append(chunks.lexical(rest, ew, depth))
+                reserved.extend((len(found) + len(more), len(found) + len(more) + 1))
+                more.extend(
+                    (chunks.lexical(rest, ew, depth), chunks.dense(query_vector, ew, depth))
+                )
         every = tuple(d for docs in entity_docs for d in docs)
         for period in scope.periods:
             pw = self._period_where(tenant, period, cut)
@@ -233,6 +236,7 @@ class ChunkRetriever:
         reserved: list[int],
         scope: TimeScope,
         top_k: int,
+        cap: int,
     ) -> list[Evidence]:
         fused: dict[str, float] = {}
         hits: dict[str, Hit] = {}
@@ -280,13 +284,25 @@ class ChunkRetriever:
         per_doc: dict[str, int] = {}
         for h in [*ahead, *(h for h in order if h.id not in first)]:
             doc_id = h.payload["doc_id"]
-            if per_doc.get(doc_id, 0) >= 2:
+            if per_doc.get(doc_id, 0) >= cap:
                 continue
             per_doc[doc_id] = per_doc.get(doc_id, 0) + 1
             out.append(_evidence(h, scores[h.id]))
             if len(out) >= top_k:
                 break
         return out
+
+
+def per_document_cap(top_k: int, mentions: Sequence[str]) -> int:
+    """How many chunks one document may hold in the evidence.
+
+    Two, so one long document does not crowd out the others; but a question about named
+    entities asks for the documents about them, so each name gets up to its share of ``top_k``
+    (one entity: a long biography or report may fill the evidence with its own passages).
+    """
+    if not mentions:
+        return 2
+    return max(2, -(-top_k // len(mentions)))
 
 
 def _evidence(h: Hit, score: float) -> Evidence:
