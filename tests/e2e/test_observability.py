@@ -42,6 +42,7 @@ def observed(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterat
         "CHRONORAG_REDIS_URL": redis_url,
         "CHRONORAG_LOG_LEVEL": "INFO",
         "CHRONORAG_LOG_FORMAT": "json",
+        "CHRONORAG_ACCESS_LOG": "true",  # Served turns it off for benchmarks
         "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
     }
     with Served(root / "data", env) as proc:
