@@ -53,8 +53,17 @@ WORD = re.compile(r"[^\W_]+")
 _WORD_BEFORE = re.compile(r"([^\W\d_][\w'’-]*)\s+$")  # the word just before a position
 _WORD_AFTER = re.compile(r"\s+([^\W\d_][\w'’-]*)")
 _DOTTED = re.compile(r"\b(?:[^\W\d_]\.)+[^\W\d_]\b\.?")
-# Club suffixes ("Leeds United F.C.") say nothing about which club a name is.
-_STOP = ARTICLES | PREPOSITIONS | CONJUNCTIONS | COPULAS | NAME_PARTICLES | wordset("fc afc")
+# Club suffixes ("Leeds United F.C.") and legal forms ("Orvane Labs, Inc.") say nothing about
+# which club or company a name is.
+_STOP = (
+    ARTICLES
+    | PREPOSITIONS
+    | CONJUNCTIONS
+    | COPULAS
+    | NAME_PARTICLES
+    | LEGAL_FORMS
+    | wordset("fc afc")
+)
 
 
 _NOT_OTHER_NAME = _LEADING | _NOT_NAMES | _STOP
@@ -141,8 +150,8 @@ def mentions_in(passage: str, mention: str, *, threshold: float = 0.6) -> bool:
     if not 2 <= len(words) <= 3:
         return False
     last = words[-1]
-    if not last[:1].isupper():
-        return False
+    if not last[:1].isupper() or last.casefold().strip(".,") in LEGAL_FORMS:
+        return False  # "Inc" is nobody's surname
     own = {w.casefold() for w in words}
     for m in re.finditer(rf"\b{re.escape(last)}\b", passage, flags=re.IGNORECASE):
         if m.group(0).islower():

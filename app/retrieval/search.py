@@ -12,7 +12,7 @@ import numpy as np
 
 from app.core.services import Services
 from app.core.timeutil import from_ts, to_ts
-from app.retrieval.mentions import mentions_in
+from app.retrieval.mentions import mentions_in, name_tokens
 from app.retrieval.scope import TimeScope
 from app.stores.engines import Hit, Match, Search, Where
 from graph.content_time import content_fit
@@ -198,8 +198,11 @@ class ChunkRetriever:
         more: list[Search | None] = []
         rest = lexical.query(_without(question, mentions) if several else question)
         entity_docs: list[list[str]] = []
-        for hits in found[len(found) - len(mentions) :] if several else []:
-            entity_docs.append(list(dict.fromkeys(h.payload["doc_id"] for h in hits))[:ENTITY_DOCS])
+        name_lists = found[len(found) - len(mentions) :] if several else []
+        for name, hits in zip(mentions, name_lists, strict=False):
+            # Only documents whose passages speak of the name: "Inc" or "Home" alone is not it.
+            own = (h.payload["doc_id"] for h in hits if mentions_in(h.payload["text"], name))
+            entity_docs.append(list(dict.fromkeys(own))[:ENTITY_DOCS])
         # Each entity: the question's other words inside that entity's own documents, so the
         # chunk that answers for it (not the one that repeats its name) gets a reserved place.
         for docs in entity_docs:
@@ -345,6 +348,7 @@ def _window_ts(scope: TimeScope) -> tuple[float, float] | None:
 
 
 def _without(question: str, names: Sequence[str]) -> str:
-    for name in names:
-        question = question.replace(name, " ")
-    return " ".join(question.split())
+    """The question's words that belong to none of the names (however each is punctuated)."""
+    drop = frozenset().union(*(name_tokens(n) for n in names))
+    kept = [w for w in question.split() if not (name_tokens(w) and name_tokens(w) <= drop)]
+    return " ".join(kept)

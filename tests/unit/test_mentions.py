@@ -57,3 +57,9 @@ def test_a_list_of_companies_gives_one_name_each() -> None:
 
 def test_a_name_with_and_inside_stays_whole() -> None:
     assert question_mentions("Who founded Dunmore and Pike?") == ["Dunmore and Pike"]
+
+
+def test_a_legal_form_names_no_company() -> None:
+    # "Inc" shared with another company's passage is not a mention of this one.
+    assert not mentions_in("Brindle Co, Inc. reported sales.", "Tesk Holdings Inc")
+    assert mentions_in("Tesk Holdings raised its outlook.", "Tesk Holdings Inc")
