@@ -313,55 +313,63 @@ def typed_answer(
     w_recency = _W_RECENCY_NOW if asked.present and not window else _W_RECENCY
     known = _names(evidence, asked.labels)
     best: _Candidate | None = None
-    for rank, passage in enumerate(evidence):
-        text = passage.text
-        entities = [s for s in _spans(passage, known) if s[2] in asked.labels]
-        if not entities:
-            continue
-        doc_about = _about(text, asked.mentions)
-        recency = 0.0 if hi == lo else (passage.published_at.timestamp() - lo) / (hi - lo)
-        for start, end in getattr(passage, "sentences", ()):
-            spans = [s for s in entities if start <= s[0] and s[1] <= end]
-            if not spans:
+    for strict in (True, False):  # the relation words asked first, then the entity alone
+        if best is not None:
+            break
+        for rank, passage in enumerate(evidence):
+            text = passage.text
+            entities = [s for s in _spans(passage, known) if s[2] in asked.labels]
+            if not entities:
                 continue
-            sentence = text[start:end]
-            about = _about(sentence, asked.mentions)
-            tokens = [(m.start() + start, m.group(0)) for m in _TOKEN.finditer(sentence)]
-            anchors = [
-                pos
-                for pos, tok in tokens
-                if _matches(own_stems, {_stem(tok)})
-                or any(tok.casefold() in name_tokens(m) for m in asked.mentions)
-            ]
-            said = {_stem(t) for _, t in tokens}
-            relation = sum(1 for g in groups if _matches(g, said)) / len(groups) if groups else 0.0
-            if relation == 0 and (groups or about == 0):
-                continue  # a sentence with none of the relation words asked does not answer
-            if asked.mentions and about == 0 and doc_about == 0:
-                continue
-            base = (
-                _W_ABOUT * about
-                + _W_ABOUT_DOC * doc_about
-                + _W_RELATION * relation
-                + _W_TIME * _time_fit(sentence, passage.published_at, window)
-                - _W_RANK * rank
-                + w_recency * recency
-            )
-            for s, e, label in spans:
-                span = _clean(text[s:e])
-                if not span or asked.is_own(span):
+            doc_about = _about(text, asked.mentions)
+            recency = 0.0 if hi == lo else (passage.published_at.timestamp() - lo) / (hi - lo)
+            for start, end in getattr(passage, "sentences", ()):
+                spans = [s for s in entities if start <= s[0] and s[1] <= end]
+                if not spans:
                     continue
-                score = base + _W_LABEL * (1 - asked.labels.index(label) / len(asked.labels))
-                if anchors:
-                    anchor = min(anchors, key=lambda a: abs(a - s))
-                    between = text[anchor:s] if anchor < s else text[e:anchor]
-                    score -= _W_DISTANCE * min(len(_TOKEN.findall(between)), 25)
-                    if _CHANGE_CUE.search(between):
+                sentence = text[start:end]
+                about = _about(sentence, asked.mentions)
+                tokens = [(m.start() + start, m.group(0)) for m in _TOKEN.finditer(sentence)]
+                anchors = [
+                    pos
+                    for pos, tok in tokens
+                    if _matches(own_stems, {_stem(tok)})
+                    or any(tok.casefold() in name_tokens(m) for m in asked.mentions)
+                ]
+                said = {_stem(t) for _, t in tokens}
+                relation = (
+                    sum(1 for g in groups if _matches(g, said)) / len(groups) if groups else 0.0
+                )
+                if relation == 0 and (about == 0 or (strict and groups)):
+                    # Without the relation words asked a sentence answers only on the second pass,
+                    # and only if it names the entity ("X signed for Y" for "which team does X play
+                    # for"): when no sentence in scope says the relation in the question's words.
+                    continue
+                if asked.mentions and about == 0 and doc_about == 0:
+                    continue
+                base = (
+                    _W_ABOUT * about
+                    + _W_ABOUT_DOC * doc_about
+                    + _W_RELATION * relation
+                    + _W_TIME * _time_fit(sentence, passage.published_at, window)
+                    - _W_RANK * rank
+                    + w_recency * recency
+                )
+                for s, e, label in spans:
+                    span = _clean(text[s:e])
+                    if not span or asked.is_own(span):
+                        continue
+                    score = base + _W_LABEL * (1 - asked.labels.index(label) / len(asked.labels))
+                    if anchors:
+                        anchor = min(anchors, key=lambda a: abs(a - s))
+                        between = text[anchor:s] if anchor < s else text[e:anchor]
+                        score -= _W_DISTANCE * min(len(_TOKEN.findall(between)), 25)
+                        if _CHANGE_CUE.search(between):
+                            score -= _W_CHANGE
+                    if _changed_near(text, s, e, start, end):
                         score -= _W_CHANGE
-                if _changed_near(text, s, e, start, end):
-                    score -= _W_CHANGE
-                if best is None or score > best.score:
-                    best = _Candidate(score, span, label, sentence, passage)
+                    if best is None or score > best.score:
+                        best = _Candidate(score, span, label, sentence, passage)
     if best is None:
         return _unknown(asked, evidence)
     answer = _date_answer(best.span, best.passage.published_at) if best.label == "DATE" else None
