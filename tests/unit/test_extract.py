@@ -268,9 +268,9 @@ def test_club_position_name_is_team_membership() -> None:
 
 
 def test_former_club_position_name_is_negated() -> None:
-    text = "Former Reading defender Chris Gale has joined League One side Carlton Athletic."
+    text = "Former Wexcombe defender Chris Gale has joined League One side Carlton Athletic."
     assert _triples(text) == {
-        ("Chris Gale", "member of sports team", "Reading", True, None, None),
+        ("Chris Gale", "member of sports team", "Wexcombe", True, None, None),
         ("Chris Gale", "member of sports team", "Carlton Athletic", False, None, None),
     }
 
@@ -567,7 +567,7 @@ def test_passive_signed_by_club() -> None:
 
 def test_nationality_and_league_are_not_teams() -> None:
     text = (
-        "The Belgian rider Tom Aerts scored in the Eastern League. "
+        "The Danish rider Tom Aerts scored in the Eastern League. "
         "Ravens forward Milo Hart joined the Northern Hockey League in 2020."
     )
     objects = {fact.object for fact in _extract(text)}
