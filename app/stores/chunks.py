@@ -138,7 +138,6 @@ class QdrantChunkStore:
         published_after_ts: float | None,
         about_from: datetime | None = None,
         about_to: datetime | None = None,
-        doc_ids: Sequence[str] | None = None,
     ) -> Where:
         """Known time cuts by publication; valid time [about_from, about_to) by content time.
 
@@ -152,8 +151,6 @@ class QdrantChunkStore:
             must.append(Range("content_from_ts", lt=to_ts(about_to)))
         if about_from is not None:
             must.append(Range("content_to_ts", gt=to_ts(about_from)))
-        if doc_ids is not None:
-            must.append(Match("doc_id", any=tuple(doc_ids)))
         return Where(tuple(must))
 
     def about(self, tenant: str, node: str, limit: int) -> list[PointRecord]:
