@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
 
     from app.core.settings import Settings
+    from app.embeddings.embedding import SentenceTransformerEmbedder
     from app.ingest.chunking import chunk_text
-    from app.ingest.embedding import SentenceTransformerEmbedder
 
     settings = Settings()
     per_round = max(1, args.docs // 10)

@@ -19,12 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from app.core.models import DocumentRecord
-from app.core.services import build_services
 from app.core.settings import Settings
 from app.core.timeutil import utcnow
+from app.embeddings.embedding import SentenceTransformerEmbedder
 from app.ingest.chunking import chunk_text
-from app.ingest.embedding import SentenceTransformerEmbedder
-from app.ingest.pipeline import IngestPipeline
+from app.wiring import build_pipeline, build_services
 from bench.common import fresh_dir, news_documents, table, write_result
 
 BATCH_SIZES = (16, 32, 64, 128)
@@ -76,7 +75,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     def pipeline(concurrency: int) -> tuple[float, float, dict[str, Any]]:
         nonlocal run
         run += 1
-        pipe = IngestPipeline(services, [])
+        pipe = build_pipeline(services)
         ids = [f"emb-{run}-{i}" for i in range(len(docs))]
         for doc_id, d in zip(ids, docs, strict=True):
             services.stores.documents.put(pending_record(doc_id, d.text))

@@ -44,7 +44,7 @@ def build(n_chunks: int = 100_000, *, seed: int = 5) -> Path:
     t0 = time.monotonic()
     from app.core.models import DocumentRecord
     from app.core.settings import Settings
-    from app.ingest.embedding import SentenceTransformerEmbedder
+    from app.embeddings.embedding import SentenceTransformerEmbedder
     from app.stores.chunks import ChunkWrite, QdrantChunkStore
     from app.stores.documents import QdrantDocumentStore
     from app.stores.engines import EdgeEngine

@@ -16,11 +16,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from app.core.services import Services, build_services
 from app.core.settings import Settings
+from app.embeddings.embedding import SentenceTransformerEmbedder
 from app.ingest.chunking import chunk_text
-from app.ingest.embedding import SentenceTransformerEmbedder
-from app.ingest.pipeline import IngestPipeline
+from app.services import Services
+from app.wiring import build_pipeline, build_services
 from bench.common import fresh_dir, news_documents, table, write_result
 from bench.embedding import pending_record
 from graph.nlp import SpacyAnnotator
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         """(documents per second, NLP stage seconds per document)."""
         nonlocal run
         run += 1
-        pipe = IngestPipeline(services, [])
+        pipe = build_pipeline(services)
         ids = [f"nlp-{run}-{i}" for i in range(len(docs))]
         for doc_id, d in zip(ids, docs, strict=True):
             services.stores.documents.put(pending_record(doc_id, d.text))

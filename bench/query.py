@@ -153,11 +153,16 @@ def breakdown(source: Any, seed: int) -> dict[str, float]:
     """Median milliseconds of each piece of one query, in-process over the same data."""
     from datetime import UTC, datetime
 
-    from app.core.services import build_batcher, build_embedder, build_query_encoder, build_services
     from app.core.settings import Settings
-    from app.graph_index import build_graph
-    from app.retrieval.search import ChunkRetriever
-    from app.retrieval.service import QueryService
+    from app.wiring import (
+        build_batcher,
+        build_embedder,
+        build_graph,
+        build_query_encoder,
+        build_query_service,
+        build_retriever,
+        build_services,
+    )
 
     work = fresh_dir("query-breakdown")
     settings = Settings(data_dir=index100k.copy_of(source, work / "data"), redis_url=None)
@@ -194,8 +199,8 @@ def breakdown(source: Any, seed: int) -> dict[str, float]:
     out["records_visibility_ms"] = _p50(
         lambda h: docs.visible_versions("default", [x.payload["doc_id"] for x in h]), hits
     )
-    retriever = ChunkRetriever(services)
-    svc = QueryService(services, None)
+    retriever = build_retriever(services)
+    svc = build_query_service(services)
     scopes = [svc.scope(q) for q in qs]
     out["chunk_retrieval_without_embed_ms"] = _p50(
         lambda i: retriever.retrieve("default", qs[i], scopes[i], 10, query_vector=vectors[i]),
@@ -204,7 +209,7 @@ def breakdown(source: Any, seed: int) -> dict[str, float]:
     fresh = [next(stream)["question"] for _ in range(60)]
     out["query_service_no_graph_ms"] = _p50(lambda q: svc.query("default", q, top_k=10), fresh)
     try:
-        graph = QueryService(services, build_graph(services).answerer)
+        graph = build_query_service(services, build_graph(services).answerer)
         more = [next(stream)["question"] for _ in range(60)]
         out["query_service_with_graph_ms"] = _p50(
             lambda q: graph.query("default", q, top_k=10), more
@@ -220,11 +225,11 @@ def hnsw_recall(source: Any, seed: int, k: int = 10) -> dict[str, float]:
     same folder, for the bench's time-scoped questions (the filter HNSW has to work around)."""
     from datetime import datetime
 
-    from app.core.services import build_embedder, build_engine
     from app.core.settings import Settings
     from app.core.timeutil import utcnow
     from app.retrieval.scope import resolve_scope
     from app.stores.chunks import QdrantChunkStore
+    from app.wiring import build_embedder, build_engine
 
     work = fresh_dir("query-recall")
     settings = Settings(data_dir=index100k.copy_of(source, work / "data"), redis_url=None)

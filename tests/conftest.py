@@ -39,7 +39,7 @@ def redis_url() -> str:
 
 @pytest.fixture(scope="session")
 def embedder():  # type: ignore[no-untyped-def]
-    from app.ingest.embedding import SentenceTransformerEmbedder
+    from app.embeddings.embedding import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder("all-MiniLM-L6-v2", device="cpu", batch_size=32)
 
@@ -63,16 +63,6 @@ def serve_env(redis_url: str) -> dict[str, str]:
         "CHRONORAG_WEBHOOK_SECRETS": json.dumps(WEBHOOK_SOURCES),
         "CHRONORAG_CORS_ORIGINS": json.dumps([CORS_ORIGIN]),
     }
-
-
-@pytest.fixture()
-def restore_runtime() -> Iterator[None]:
-    """Puts back the process's worker runtime after a test that installed its own."""
-    from workers import runtime
-
-    previous = runtime._runtime
-    yield
-    runtime._runtime = previous
 
 
 @pytest.fixture(scope="session")

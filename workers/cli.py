@@ -104,9 +104,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    if _settings(args) is None:  # before the Celery app reads them with a traceback
+    settings = _settings(args)
+    if settings is None:  # before the Celery app reads them with a traceback
         return 2
-    from workers.celery_app import app
+    from workers.celery_app import create_celery
+
+    app = create_celery(settings)
+    app.set_default()  # a thread pool's tasks find their app (and runtime) as the default
 
     argv = [
         "worker",
@@ -133,8 +137,8 @@ def _optimize(args: argparse.Namespace) -> int:
     if not settings.embedded:
         print("chronorag: a Qdrant server builds its indexes in the background; nothing to do")
         return 0
-    from app.core.services import build_engine
     from app.stores.engines import EdgeEngine
+    from app.wiring import build_engine
 
     root = settings.data_dir / "qdrant"
     if not root.is_dir():  # before the engine, which would create it

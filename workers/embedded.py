@@ -16,21 +16,20 @@ from typing import Any
 from celery import Celery
 from fastapi import FastAPI
 
-from app.api.context import ApiContext
 from app.api.main import create_api
-from app.core.services import Services, build_services
 from app.core.settings import Settings
-from app.ingest.backpressure import Backpressure
-from app.ingest.idempotency import IdempotencyService
-from app.ingest.intake import IntakeService
 from app.ingest.reconcile import Reconciler
-from app.ingest.webhooks import WebhookReceiver
-from app.integrations.llm_answer import LLMAnswerComposer
-from app.retrieval.service import QueryService
-from app.stores.ttl import build_ttl_store, claims_path
-from workers import runtime
+from app.services import Services
+from app.wiring import (
+    build_api_context,
+    build_composer,
+    build_reconciler,
+    build_runtime,
+    build_services,
+)
 from workers.celery_app import create_celery
 from workers.dispatch import CeleryDispatcher
+from workers.runtime import runtime_of
 from workers.stream import StreamConsumer
 
 log = logging.getLogger(__name__)
@@ -54,6 +53,8 @@ class Node:
         import workers.tasks  # noqa: F401  (registers the shared tasks)
 
         s = self.settings
+        # Pool threads find their app as Celery's default (`workers.runtime` module doc).
+        self.celery.set_default()
         self._worker = self.celery.WorkController(
             pool_cls="threads",
             concurrency=s.embedded_worker_concurrency,
@@ -109,36 +110,23 @@ class Node:
 
 
 def build_node(settings: Settings, services: Services | None = None) -> Node:
-    # Before the model loads: a missing LLM setting fails in milliseconds, not after it.
-    composer = LLMAnswerComposer.from_settings(settings) if settings.answer_mode == "llm" else None
+    """One serve process: the composition root's runtime and API context, a Celery app whose
+    tasks run against that runtime, the reconciler and the stream consumer."""
+    composer = build_composer(settings)  # before the model loads: a bad LLM setting fails fast
     services = services or build_services(settings)
     celery = create_celery(settings)
     dispatcher = CeleryDispatcher(celery, settings.celery_queue)
-    rt = runtime.build_runtime(services, dispatcher)
-    runtime.install(rt)
-    intake = IntakeService(settings, services.stores.documents, services.locker, dispatcher)
-    backpressure = Backpressure(
-        dispatcher, settings.max_backlog, settings.backpressure_retry_after_s
-    )
-    # Without Redis, webhook claims go to a file in the data folder: a delivery captured before
-    # a restart must still be refused after it.
-    durable = claims_path(settings.data_dir) if settings.webhook_secrets else None
-    claims = build_ttl_store(services.redis, durable)
-    context = ApiContext(
-        services=services,
-        intake=intake,
-        queries=QueryService(services, rt.graph.answerer, composer),
-        graph=rt.graph,
-        backpressure=backpressure,
-        idempotency=IdempotencyService(
-            claims, ttl_s=settings.idempotency_ttl_s, prefix=settings.collection_prefix
-        ),
-        webhooks=WebhookReceiver(settings, claims, intake, backpressure),
-    )
-    reconciler = Reconciler(
-        services.stores.documents, dispatcher, stale_after_s=settings.reconcile_stale_after_s
-    )
+    rt = build_runtime(services, dispatcher)
+    runtime_of(celery).install(rt)
+    context = build_api_context(rt, dispatcher, composer)
     stream = None
     if services.redis is not None and settings.stream_enabled:
-        stream = StreamConsumer(settings, services.redis, intake, dispatcher)
-    return Node(settings, services, celery, create_api(context), reconciler, stream)
+        stream = StreamConsumer(settings, services.redis, context.intake, dispatcher)
+    return Node(
+        settings,
+        services,
+        celery,
+        create_api(context),
+        build_reconciler(services, dispatcher),
+        stream,
+    )

@@ -14,28 +14,30 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from app.core.metrics import CONTENT_TYPE, render
-from workers import runtime
+from workers.runtime import ProcessRuntime
 
 log = logging.getLogger(__name__)
 
 
-def _exposition() -> bytes:
+def _exposition(holder: ProcessRuntime | None) -> bytes:
     from app.core.metrics import multiprocess_mode
 
     if multiprocess_mode():
         return render(None)
-    current = runtime.current()
+    current = holder.current() if holder is not None else None
     if current is None:  # no task yet: nothing measured, and no model loaded for a scrape
         return b""
     return current.services.metrics.series.render()
 
 
 class _Handler(BaseHTTPRequestHandler):
+    holder: ProcessRuntime | None = None
+
     def do_GET(self) -> None:  # noqa: N802 (the http.server API)
         if self.path.split("?", 1)[0] != "/metrics":
             self.send_error(404, "only /metrics is served here")
             return
-        payload = _exposition()
+        payload = _exposition(self.holder)
         self.send_response(200)
         self.send_header("Content-Type", CONTENT_TYPE)
         self.send_header("Content-Length", str(len(payload)))
@@ -46,9 +48,12 @@ class _Handler(BaseHTTPRequestHandler):
         return  # a scrape every few seconds is not worth a log line
 
 
-def serve_metrics(port: int, host: str = "0.0.0.0") -> ThreadingHTTPServer:
-    """Serve ``/metrics`` on ``host:port`` from a daemon thread; returns the server."""
-    server = ThreadingHTTPServer((host, port), _Handler)
+def serve_metrics(
+    port: int, holder: ProcessRuntime | None, host: str = "0.0.0.0"
+) -> ThreadingHTTPServer:
+    """Serve ``/metrics`` of ``holder``'s runtime on ``host:port`` from a daemon thread."""
+    handler = type("MetricsHandler", (_Handler,), {"holder": holder})
+    server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True)
     thread.start()

@@ -29,7 +29,7 @@ import redis
 from celery import Celery
 
 from app.core.errors import Unavailable
-from app.ingest.embedding import ModelTokenizer
+from app.embeddings.embedding import ModelTokenizer
 
 EMBED_TASK = "chronorag.embed_texts"
 REPLY_PREFIX = "chronorag:embed-reply:"

@@ -1,31 +1,34 @@
-"""The per-process state tasks run against: services, pipeline and graph, built once.
+"""The runtime a Celery app's tasks run against, held by that app (no process globals).
 
-A standalone ``celery worker`` builds its own from settings on the first task; the embedded
-runner installs the one it already built, so API and worker share one embedded Qdrant. The
-``embed`` queue needs far less (``get_embed_side``): an embed-only GPU worker loads the model
-and never opens the stores or builds the graph.
+`create_celery` gives every app a `ProcessRuntime`. A standalone ``celery worker`` builds its
+runtime from the app's settings on the first task; the embedded runner installs the one it
+already built, so API and worker share one embedded Qdrant. The ``embed`` queue needs far less
+(`ProcessRuntime.embed_side`): an embed-only GPU worker loads the model and never opens the
+stores or builds the graph. Tasks find it through their own app (``runtime_of(self.app)``).
+Celery's thread pool runs a task under the process's *default* app, so whatever starts a
+worker makes its app the default first (``serve``, ``chronorag worker``, the ``celery``
+program); apps without a worker (a test's eager calls) need no such step.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from app.core.dispatch import Dispatcher
-from app.core.services import Services, build_batcher, build_embedder, build_redis, build_services
-from app.core.settings import Settings, get_settings
-from app.graph_index import Graph, build_graph
-from app.ingest.embedding import Embedder, SentenceTransformerTokenizer
-from app.ingest.pipeline import IngestPipeline
+from app.core.settings import Settings
+from app.embeddings.embedding import Embedder, SentenceTransformerTokenizer
+from app.wiring import (
+    Runtime,
+    build_batcher,
+    build_embedder,
+    build_redis,
+    build_runtime,
+    build_services,
+)
 from workers.offload import QueueEmbedder
 
-
-@dataclass
-class Runtime:
-    services: Services
-    pipeline: IngestPipeline
-    graph: Graph
+_SLOT = "chronorag_runtime"
 
 
 @dataclass(frozen=True)
@@ -41,82 +44,80 @@ class EmbedSide:
     redis: Any
 
 
-_lock = threading.Lock()
-_runtime: Runtime | None = None
-_embed_side: EmbedSide | None = None
+class ProcessRuntime:
+    """One Celery app's runtime: installed by the embedded runner, or built on first use."""
 
+    def __init__(self, celery: Any, settings: Settings) -> None:
+        self._celery = celery
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._runtime: Runtime | None = None
+        self._embed_side: EmbedSide | None = None
 
-def get_embed_side() -> EmbedSide:
-    """The full runtime's batcher when there is one, else a batcher of its own (built once).
+    def install(self, runtime: Runtime | None) -> None:
+        """Use ``runtime`` for this app's tasks (None: build from settings at the next task)."""
+        with self._lock:
+            self._runtime = runtime
 
-    A worker on ``--queues embed,ingest`` that gets an embed task first builds this, and its
-    runtime later reuses the same batcher (``get_runtime``): one model in memory, and ingest
-    and embed calls still share batches.
-    """
-    global _embed_side
-    with _lock:
-        if _runtime is not None:
-            s = _runtime.services
-            offloads = s.settings.embedding_offload
-            return EmbedSide(s.settings, None if offloads else s.embedder, s.redis)
-        if _embed_side is None:
-            settings = get_settings()
-            _embed_side = EmbedSide(
-                settings,
-                None
-                if settings.embedding_offload
-                else build_batcher(settings, build_embedder(settings)),
-                build_redis(settings),
-            )
-        return _embed_side
+    def current(self) -> Runtime | None:
+        """The runtime if one was built or installed; never builds one."""
+        with self._lock:
+            return self._runtime
 
+    def get(self) -> Runtime:
+        """The runtime; a standalone worker builds it from settings on first use."""
+        with self._lock:
+            if self._runtime is None:
+                from workers.dispatch import CeleryDispatcher
 
-def build_runtime(services: Services, dispatcher: Dispatcher) -> Runtime:
-    services.dispatcher = dispatcher
-    debounce = services.settings.summary_debounce_s
+                settings = self.settings
+                dispatcher = CeleryDispatcher(self._celery, settings.celery_queue)
+                embedder: Embedder | None = None
+                if settings.embedding_offload:  # the model runs on the embed workers: no torch
+                    embedder = QueueEmbedder(
+                        self._celery,
+                        settings.redis_url or "",
+                        settings.embed_queue,
+                        SentenceTransformerTokenizer(settings.embedding_model),
+                        settings.embed_timeout_s,
+                    )
+                elif self._embed_side is not None:  # an embed task came first: share its batcher
+                    embedder = self._embed_side.embedder
+                services = build_services(settings, embedder=embedder)
+                self._runtime = build_runtime(services, dispatcher)
+            return self._runtime
 
-    def send(tenant: str, labels: list[str]) -> None:
-        dispatcher.summarize(tenant, labels, debounce)
+    def embed_side(self) -> EmbedSide:
+        """The full runtime's batcher when there is one, else a batcher of its own (built once).
 
-    graph = build_graph(services, send)
-    indexers = [graph.indexer] if services.settings.fact_extraction else []
-    return Runtime(services=services, pipeline=IngestPipeline(services, indexers), graph=graph)
-
-
-def install(runtime: Runtime) -> None:
-    global _runtime
-    with _lock:
-        _runtime = runtime
-
-
-def current() -> Runtime | None:
-    """The process's runtime if one was built or installed; never builds one."""
-    with _lock:
-        return _runtime
-
-
-def get_runtime() -> Runtime:
-    """The process's runtime; a standalone worker builds it from settings on first use."""
-    global _runtime
-    with _lock:
-        if _runtime is None:
-            from celery import current_app
-
-            from workers.dispatch import CeleryDispatcher
-
-            settings = get_settings()
-            dispatcher = CeleryDispatcher(current_app, settings.celery_queue)
-            embedder: Embedder | None = None
-            if settings.embedding_offload:  # the model runs on the embed workers: no torch here
-                embedder = QueueEmbedder(
-                    current_app,
-                    settings.redis_url or "",
-                    settings.embed_queue,
-                    SentenceTransformerTokenizer(settings.embedding_model),
-                    settings.embed_timeout_s,
+        A worker on ``--queues embed,ingest`` that gets an embed task first builds this, and its
+        runtime later reuses the same batcher (`get`): one model in memory, and ingest and
+        embed calls still share batches.
+        """
+        with self._lock:
+            if self._runtime is not None:
+                s = self._runtime.services
+                offloads = s.settings.embedding_offload
+                return EmbedSide(s.settings, None if offloads else s.embedder, s.redis)
+            if self._embed_side is None:
+                settings = self.settings
+                self._embed_side = EmbedSide(
+                    settings,
+                    None
+                    if settings.embedding_offload
+                    else build_batcher(settings, build_embedder(settings)),
+                    build_redis(settings),
                 )
-            elif _embed_side is not None:  # an embed task came first: share its batcher
-                embedder = _embed_side.embedder
-            services = build_services(settings, embedder=embedder)
-            _runtime = build_runtime(services, dispatcher)
-        return _runtime
+            return self._embed_side
+
+
+def attach(celery: Any, settings: Settings) -> ProcessRuntime:
+    """Give ``celery`` its runtime holder (`create_celery` calls this once per app)."""
+    holder = ProcessRuntime(celery, settings)
+    setattr(celery.conf, _SLOT, holder)
+    return holder
+
+
+def runtime_of(celery: Any) -> ProcessRuntime:
+    """The runtime holder of the app a task runs in."""
+    return cast(ProcessRuntime, getattr(celery.conf, _SLOT))

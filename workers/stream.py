@@ -474,9 +474,9 @@ def build_standalone_consumer(settings: Settings) -> StandaloneConsumer:
     Qdrant the data folder must not be held by a ``chronorag serve``; in the distributed
     topology point ``CHRONORAG_QDRANT_URL`` at the Qdrant server.
     """
-    from app.core.services import build_engine, build_redis
     from app.stores.documents import QdrantDocumentStore
     from app.stores.locks import RedisLocker
+    from app.wiring import build_engine, build_redis
     from workers.celery_app import create_celery
     from workers.dispatch import CeleryDispatcher
 

@@ -11,7 +11,7 @@ from app.core.errors import ConfigurationError, Unavailable
 from app.ingest.reconcile import Reconciler
 from workers.dispatch import CeleryDispatcher
 from workers.offload import EMBED_TASK, encode_vectors, send_reply
-from workers.runtime import get_embed_side, get_runtime
+from workers.runtime import runtime_of
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ TASK_OPTIONS: dict[str, Any] = {
 @shared_task(name="chronorag.ingest_document", **TASK_OPTIONS)
 def ingest_document(self: Any, tenant: str, doc_id: str, version: int) -> str:
     """Index one document version; idempotent, so redelivery after a crash is harmless."""
-    pipeline = get_runtime().pipeline
+    pipeline = runtime_of(self.app).get().pipeline
     try:
         return pipeline.ingest(tenant, doc_id, version)
     except TRANSIENT as exc:
@@ -58,7 +58,7 @@ def ingest_document(self: Any, tenant: str, doc_id: str, version: int) -> str:
 @shared_task(name="chronorag.delete_document", **TASK_OPTIONS)
 def delete_document(self: Any, tenant: str, doc_id: str) -> str:
     """Remove everything derived from a document; idempotent."""
-    pipeline = get_runtime().pipeline
+    pipeline = runtime_of(self.app).get().pipeline
     try:
         return pipeline.delete(tenant, doc_id)
     except TRANSIENT as exc:
@@ -68,7 +68,7 @@ def delete_document(self: Any, tenant: str, doc_id: str) -> str:
 @shared_task(name="chronorag.summarize_time_nodes", **TASK_OPTIONS)
 def summarize_time_nodes(self: Any, tenant: str, labels: list[str]) -> int:
     """Re-summarise dirty time nodes (debounced by the scheduler, one lock per node)."""
-    rt = get_runtime()
+    rt = runtime_of(self.app).get()
     if rt.graph.scheduler is not None:
         rt.graph.scheduler.release(tenant, labels)
     try:
@@ -77,15 +77,15 @@ def summarize_time_nodes(self: Any, tenant: str, labels: list[str]) -> int:
         raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1))) from exc
 
 
-@shared_task(name=EMBED_TASK, acks_late=False, ignore_result=True)
-def embed_texts(texts: list[str], reply_to: str) -> None:
+@shared_task(name=EMBED_TASK, bind=True, acks_late=False, ignore_result=True)
+def embed_texts(self: Any, texts: list[str], reply_to: str) -> None:
     """Vectors for an offloading worker (see ``workers.offload``), pushed to ``reply_to``.
 
     Not acks_late: the caller waits with a timeout and its own task retries, so a message lost
     with this worker only costs that retry. Runs through the process's batcher, so concurrent
     calls from many CPU workers share one batch on the device.
     """
-    side = get_embed_side()
+    side = runtime_of(self.app).embed_side()
     settings = side.settings
     try:
         if side.embedder is None:  # its embedder is this very queue: never loop to self
@@ -107,7 +107,7 @@ def reconcile(self: Any) -> int:
     Not acks_late: a pass lost with its worker is simply the next pass. Safe to run from many
     workers at once, since every task it dispatches is idempotent.
     """
-    rt = get_runtime()
+    rt = runtime_of(self.app).get()
     settings = rt.services.settings
     dispatcher = rt.services.dispatcher
     if dispatcher is None:

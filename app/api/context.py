@@ -1,16 +1,16 @@
-"""What route handlers reach through ``request.app.state``; built by the composition root."""
+"""What route handlers reach through ``request.app.state``; built by `app.wiring`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.core.services import Services
-from app.graph_index import Graph
 from app.ingest.backpressure import Backpressure
 from app.ingest.idempotency import IdempotencyService
 from app.ingest.intake import IntakeService
 from app.ingest.webhooks import WebhookReceiver
+from app.retrieval.graph_answer import GraphAnswerer
 from app.retrieval.service import QueryService
+from app.services import Services
 
 
 @dataclass
@@ -18,8 +18,8 @@ class ApiContext:
     services: Services
     intake: IntakeService
     queries: QueryService
-    graph: Graph | None = None
-    # Intake guards; ``build_node`` sets them (``deps`` refuses to run without them).
-    backpressure: Backpressure | None = None
-    idempotency: IdempotencyService | None = None
-    webhooks: WebhookReceiver | None = None
+    backpressure: Backpressure
+    idempotency: IdempotencyService
+    webhooks: WebhookReceiver
+    # The graph's entity, timeline and period reads; None where the graph is not built.
+    graph: GraphAnswerer | None = None

@@ -10,12 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from app.api.context import ApiContext
-from app.core.errors import ConfigurationError, TooLarge, Unauthorized
+from app.core.errors import TooLarge, Unauthorized
 from app.core.security import tenant_for_key
 from app.core.settings import DEFAULT_TENANT
-from app.ingest.backpressure import Backpressure
-from app.ingest.idempotency import IdempotencyService
-from app.ingest.webhooks import WebhookReceiver
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -60,24 +57,6 @@ def _presented_key(headers: Mapping[str, str]) -> str | None:
         raise Unauthorized("the Authorization header must be 'Bearer <key>'")
     key = headers.get("x-api-key", "").strip()
     return key or None
-
-
-def get_backpressure(ctx: ApiContext) -> Backpressure:
-    if ctx.backpressure is None:
-        raise ConfigurationError("ApiContext.backpressure is unset; build the app with build_node")
-    return ctx.backpressure
-
-
-def get_idempotency(ctx: ApiContext) -> IdempotencyService:
-    if ctx.idempotency is None:
-        raise ConfigurationError("ApiContext.idempotency is unset; build the app with build_node")
-    return ctx.idempotency
-
-
-def get_webhooks(ctx: ApiContext) -> WebhookReceiver:
-    if ctx.webhooks is None:
-        raise ConfigurationError("ApiContext.webhooks is unset; build the app with build_node")
-    return ctx.webhooks
 
 
 async def read_body(request: Request, limit: int) -> bytes:

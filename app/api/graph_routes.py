@@ -14,7 +14,7 @@ from app.api.deps import get_context, get_tenant
 from app.api.routes import ERRORS
 from app.api.schemas import EvidencePublic, FactPublic
 from app.core.errors import Unavailable
-from app.graph_index import Graph
+from app.retrieval.graph_answer import GraphAnswerer
 
 router = APIRouter(prefix="/v1")
 Ctx = Annotated[ApiContext, Depends(get_context)]
@@ -62,7 +62,7 @@ class PeriodPublic(BaseModel):
     chunks: list[EvidencePublic] = []
 
 
-def _graph(ctx: ApiContext) -> Graph:
+def _graph(ctx: ApiContext) -> GraphAnswerer:
     if ctx.graph is None:
         raise Unavailable("the temporal graph is not configured in this process")
     return ctx.graph
@@ -76,7 +76,7 @@ async def search_entities(
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> EntitySearchPublic:
     """Entities by name: exact, another spelling, a prefix or a near miss (typo), best first."""
-    found = await run_in_threadpool(_graph(ctx).answerer.search_entities, tenant, q, limit)
+    found = await run_in_threadpool(_graph(ctx).search_entities, tenant, q, limit)
     return EntitySearchPublic(
         query=q,
         entities=[
@@ -102,14 +102,14 @@ async def entity_timeline(
 ) -> Any:
     """Every fact about an entity with its valid and known time, oldest first; 404 (with the
     closest known names) for any entity with no facts."""
-    return await run_in_threadpool(_graph(ctx).answerer.timeline, tenant, name, as_of)
+    return await run_in_threadpool(_graph(ctx).timeline, tenant, name, as_of)
 
 
 @router.get("/time/{period}", response_model=PeriodPublic, responses=ERRORS)
 async def time_period(period: str, ctx: Ctx, tenant: Tenant) -> Any:
     """A time node ("2023", "2023-Q2", "2023-05", "2023-05-17"): its summary, the facts valid
     in it, and the documents and chunks about it."""
-    view: dict[str, Any] = await run_in_threadpool(_graph(ctx).answerer.period, tenant, period)
+    view: dict[str, Any] = await run_in_threadpool(_graph(ctx).period, tenant, period)
     chunks = await run_in_threadpool(ctx.queries.about_period, tenant, view["period"])
     docs: dict[str, PeriodDocument] = {}
     for ev in chunks:

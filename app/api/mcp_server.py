@@ -59,7 +59,7 @@ from app.api.schemas import (
     TimeScopePublic,
 )
 from app.core.errors import ChronoragError, InvalidInput, Unauthorized, Unavailable
-from app.graph_index import GraphAnswerer
+from app.retrieval.graph_answer import GraphAnswerer
 from app.retrieval.service import Asked
 
 #: JSON-RPC error code of a missing or unknown API key (implementation-defined range).
@@ -223,7 +223,7 @@ class ChronoragTools:
     def _graph(self) -> GraphAnswerer:
         if self._ctx.graph is None:
             raise Unavailable("the temporal graph is not configured in this process")
-        return self._ctx.graph.answerer
+        return self._ctx.graph
 
 
 DESCRIPTIONS: dict[str, str] = {

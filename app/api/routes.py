@@ -12,9 +12,7 @@ from fastapi.responses import JSONResponse
 
 from app.api.context import ApiContext
 from app.api.deps import (
-    get_backpressure,
     get_context,
-    get_idempotency,
     get_tenant,
     read_body,
     validate_model,
@@ -168,7 +166,7 @@ def _submit_admitted(
     ctx: ApiContext, tenant: str, doc: DocumentInput, must_exist: bool = False
 ) -> Accepted:
     """Intake behind backpressure: 429 while the ingest backlog is over its limit."""
-    get_backpressure(ctx).check()
+    ctx.backpressure.check()
     return ctx.intake.submit(tenant, doc, must_exist=must_exist)
 
 
@@ -187,9 +185,7 @@ async def _idempotent_upload(
         )
         return StoredResponse(202, body.model_dump(mode="json"), {"Location": url})
 
-    outcome = await run_in_threadpool(
-        get_idempotency(ctx).execute, tenant, key, fingerprint, action
-    )
+    outcome = await run_in_threadpool(ctx.idempotency.execute, tenant, key, fingerprint, action)
     stored = outcome.response
     reply: Response
     if stored.status >= 400:

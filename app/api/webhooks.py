@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.context import ApiContext
-from app.api.deps import get_context, get_webhooks, read_body, validate_model
+from app.api.deps import get_context, read_body, validate_model
 from app.api.routes import ERRORS
 from app.api.schemas import DocumentAccepted, DocumentCreate, WebhookBatch
 from app.core.errors import InvalidInput, TooLarge, UnsupportedMediaType
@@ -72,7 +72,7 @@ def _documents(body: bytes, max_batch: int) -> tuple[list[DocumentInput], bool]:
 )
 async def receive_webhook(source: str, request: Request, ctx: Ctx) -> Any:
     """Accept signed documents from a configured source; 202 once every one is recorded."""
-    receiver = get_webhooks(ctx)
+    receiver = ctx.webhooks
     settings = ctx.services.settings
     receiver.source(source)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

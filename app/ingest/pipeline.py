@@ -10,18 +10,22 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from app.core.metrics import StageTimer
 from app.core.models import DocumentRecord
-from app.core.services import Services
 from app.core.timeutil import to_ts, utcnow
+from app.embeddings.embedding import Embedder
 from app.ingest.chunking import Chunk, chunk_text
-from app.stores.chunks import ChunkWrite
+from app.stores.chunks import ChunkWrite, QdrantChunkStore
+from app.stores.documents import QdrantDocumentStore
+from app.stores.lexical import Bm25Encoder
+from app.stores.locks import Locker
 from graph.content_time import chunk_content_time, document_period
-from graph.nlp import Annotation
+from graph.nlp import Annotation, TextAnnotator
 
 log = logging.getLogger(__name__)
 
@@ -62,26 +66,55 @@ class KnowledgeIndexer(Protocol):
     def forget(self, tenant: str, doc_id: str, keep_version: int | None) -> None: ...
 
 
+@dataclass(frozen=True)
+class IngestLimits:
+    """The settings ingest obeys, as values (the composition root reads them from settings)."""
+
+    chunk_max_tokens: int
+    chunk_overlap_sentences: int
+    ingest_budget_s: float
+    fiscal_year_start_month: int
+
+
 class IngestPipeline:
-    def __init__(self, services: Services, indexers: Sequence[KnowledgeIndexer] = ()) -> None:
-        self._s = services
+    def __init__(
+        self,
+        *,
+        documents: QdrantDocumentStore,
+        chunks: QdrantChunkStore,
+        embedder: Embedder,
+        lexical: Bm25Encoder,
+        locker: Locker,
+        limits: IngestLimits,
+        timer: StageTimer,
+        annotator: TextAnnotator | None = None,
+        indexers: Sequence[KnowledgeIndexer] = (),
+    ) -> None:
+        """``timer`` is the process-wide one, so the API's stats route sees what the worker
+        threads did; ``annotator`` None is ``CHRONORAG_NLP=off``."""
+        self._documents = documents
+        self._chunks = chunks
+        self._embedder = embedder
+        self._lexical = lexical
+        self._locker = locker
+        self._limits = limits
+        self._annotator = annotator
         self._indexers = list(indexers)
-        # The process-wide timer, so the API's stats route sees what the worker threads did.
-        self.timer: StageTimer = services.metrics
+        self.timer = timer
 
     def _chunk(self, text: str) -> list[Chunk]:
-        emb = self._s.embedder
-        max_tokens = min(self._s.settings.chunk_max_tokens, emb.max_tokens - 2)
+        emb = self._embedder
+        max_tokens = min(self._limits.chunk_max_tokens, emb.max_tokens - 2)
         return chunk_text(
             text,
             emb.count_tokens,
             max_tokens=max_tokens,
-            overlap_sentences=self._s.settings.chunk_overlap_sentences,
+            overlap_sentences=self._limits.chunk_overlap_sentences,
         )
 
     def ingest(self, tenant: str, doc_id: str, version: int) -> str:
         """Index one version; returns what happened ("indexed", "stale", "skipped")."""
-        docs = self._s.stores.documents
+        docs = self._documents
         clock = TaskClock(self.timer)
         t = time.perf_counter()
         record = docs.get(tenant, doc_id)
@@ -97,7 +130,7 @@ class IngestPipeline:
         chunks = self._chunk(record.text)
         t = clock.add("chunk", t)
         self._within_budget(started, "chunking")
-        vectors = self._s.embedder.embed_documents([c.text for c in chunks])
+        vectors = self._embedder.embed_documents([c.text for c in chunks])
         t = clock.add("embed", t)
         self._within_budget(started, "embedding")
         notes = self._annotate(chunks)
@@ -122,7 +155,7 @@ class IngestPipeline:
 
         The chunks already written stay invisible: readers see only committed versions.
         """
-        budget = self._s.settings.ingest_budget_s
+        budget = self._limits.ingest_budget_s
         elapsed = time.perf_counter() - started
         if elapsed > budget:
             self.timer.count("ingest_over_budget")
@@ -133,7 +166,7 @@ class IngestPipeline:
 
     def _annotate(self, chunks: Sequence[Chunk]) -> list[Annotation] | None:
         """Entities and sentences of every chunk in one batched pass; None with the layer off."""
-        annotator = self._s.annotator
+        annotator = self._annotator
         if annotator is None:
             return None
         return annotator.annotate([c.text for c in chunks])
@@ -145,7 +178,7 @@ class IngestPipeline:
         vectors: np.ndarray,
         notes: Sequence[Annotation] | None = None,
     ) -> None:
-        fiscal = self._s.settings.fiscal_year_start_month
+        fiscal = self._limits.fiscal_year_start_month
         published = record.published_at
         frame = document_period(record.title, record.text, published, fiscal_start=fiscal)
         writes = [
@@ -153,13 +186,13 @@ class IngestPipeline:
                 c.index,
                 c.text,
                 vectors[i],
-                self._s.lexical.document(c.text),
+                self._lexical.document(c.text),
                 chunk_content_time(c.text, published, frame, fiscal_start=fiscal),
                 notes[i] if notes is not None else None,
             )
             for i, c in enumerate(chunks)
         ]
-        self._s.stores.chunks.upsert(
+        self._chunks.upsert(
             record.tenant,
             record.doc_id,
             record.version,
@@ -171,9 +204,9 @@ class IngestPipeline:
 
     def _commit(self, indexed: DocumentRecord, n_chunks: int, n_facts: int) -> str:
         """Make the new version the one readers see, then drop the old version's chunks."""
-        docs = self._s.stores.documents
+        docs = self._documents
         tenant, doc_id, version = indexed.tenant, indexed.doc_id, indexed.version
-        with self._s.locker.hold(f"doc:{tenant}:{doc_id}"):
+        with self._locker.hold(f"doc:{tenant}:{doc_id}"):
             record = docs.get(tenant, doc_id)
             if record is None or record.status in ("deleting", "deleted"):
                 # A delete overtook us: its task removes everything, including what we wrote.
@@ -189,14 +222,14 @@ class IngestPipeline:
             record.indexed_at = utcnow()
             record.updated_at = record.indexed_at
             docs.put(record)
-        self._s.stores.chunks.delete_versions(tenant, doc_id, keep=record.indexed_version)
+        self._chunks.delete_versions(tenant, doc_id, keep=record.indexed_version)
         for indexer in self._indexers:
             indexer.forget(tenant, doc_id, keep_version=record.indexed_version)
         return "indexed"
 
     def mark_failed(self, tenant: str, doc_id: str, version: int, error: str) -> None:
-        docs = self._s.stores.documents
-        with self._s.locker.hold(f"doc:{tenant}:{doc_id}"):
+        docs = self._documents
+        with self._locker.hold(f"doc:{tenant}:{doc_id}"):
             record = docs.get(tenant, doc_id)
             if record is None or record.version != version or record.status != "pending":
                 return
@@ -212,18 +245,18 @@ class IngestPipeline:
         The status turns ``deleted`` only after chunks and graph support are gone, so a client
         that sees ``deleted`` can rely on no query returning anything from it.
         """
-        docs = self._s.stores.documents
+        docs = self._documents
         record = docs.get(tenant, doc_id)
         if record is None or record.status == "deleted":
             return "skipped"
         if record.status != "deleting":
             # Re-uploaded after the delete was asked: keep only what the new version will bring.
-            self._s.stores.chunks.delete_versions(tenant, doc_id, keep=record.indexed_version)
+            self._chunks.delete_versions(tenant, doc_id, keep=record.indexed_version)
             return "superseded"
-        self._s.stores.chunks.delete_versions(tenant, doc_id, keep=None)
+        self._chunks.delete_versions(tenant, doc_id, keep=None)
         for indexer in self._indexers:
             indexer.forget(tenant, doc_id, keep_version=None)
-        with self._s.locker.hold(f"doc:{tenant}:{doc_id}"):
+        with self._locker.hold(f"doc:{tenant}:{doc_id}"):
             record = docs.get(tenant, doc_id)
             if record is None or record.status != "deleting":
                 return "superseded"

@@ -54,7 +54,7 @@ from app.core.errors import (
 
 if TYPE_CHECKING:
     from app.core.settings import Settings
-    from app.ingest.embedding import Embedder
+    from app.embeddings.embedding import Embedder
 
 __all__ = ["CALL_OPTIONS", "ChronoragAnswerer", "ChronoragEmbeddings", "ChronoragRetriever"]
 
@@ -308,7 +308,7 @@ class ChronoragEmbeddings(Embeddings):
     @classmethod
     def from_settings(cls, settings: Settings) -> ChronoragEmbeddings:
         """Load the model the settings name (``embedding_model``, ``embedding_device``...)."""
-        from app.core.services import build_embedder
+        from app.wiring import build_embedder
 
         return cls(build_embedder(settings))
 

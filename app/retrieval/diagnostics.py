@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from app.core.errors import InvalidInput
-from app.core.services import Services
-from app.ingest.batching import EmbeddingBatcher
+from app.embeddings.batching import EmbeddingBatcher
 from app.retrieval.search import visible
+from app.services import Services
 from app.stores.collections import DENSE
 
 

@@ -10,11 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from app.core.services import Services
 from app.core.timeutil import from_ts, to_ts
 from app.retrieval.mentions import mentions_in, name_tokens
 from app.retrieval.scope import TimeScope
+from app.stores.chunks import QdrantChunkStore
+from app.stores.documents import QdrantDocumentStore
 from app.stores.engines import Hit, Match, Search, Where
+from app.stores.lexical import Bm25Encoder
 from graph.content_time import content_fit
 from graph.nlp import Annotation
 from graph.timeparse import TimeSpan
@@ -77,8 +79,12 @@ def visible(hit: Hit, versions: dict[str, int]) -> bool:
 
 
 class ChunkRetriever:
-    def __init__(self, services: Services) -> None:
-        self._s = services
+    def __init__(
+        self, chunks: QdrantChunkStore, documents: QdrantDocumentStore, lexical: Bm25Encoder
+    ) -> None:
+        self._chunks = chunks
+        self._documents = documents
+        self._lexical = lexical
 
     def retrieve(
         self,
@@ -99,7 +105,7 @@ class ChunkRetriever:
         their own; with several, each name and each period asked gets its own ranked list and
         its best chunk a reserved place, so no company or quarter is crowded out.
         """
-        chunks = self._s.stores.chunks
+        chunks = self._chunks
         cutoff = scope.knowledge_cutoff
         cut = to_ts(cutoff) if cutoff else None
         depth = max(40, top_k * DEPTH_PER_RESULT)
@@ -157,10 +163,8 @@ class ChunkRetriever:
         A chunk is linked to the nodes of the periods its text, or its document, is about, so a
         2021 biography shows under 2004 and a call held in July under the quarter it reports.
         """
-        records = self._s.stores.chunks.about(tenant, label, limit * 4)
-        versions = self._s.stores.documents.visible_versions(
-            tenant, [r.payload["doc_id"] for r in records]
-        )
+        records = self._chunks.about(tenant, label, limit * 4)
+        versions = self._documents.visible_versions(tenant, [r.payload["doc_id"] for r in records])
         live = [
             hit for hit in (Hit(r.id, 0.0, r.payload) for r in records) if visible(hit, versions)
         ]
@@ -179,8 +183,8 @@ class ChunkRetriever:
         depth: int,
     ) -> tuple[list[list[Hit]], list[int]]:
         """Every ranked list, in one engine call; the indexes of lists whose best hit is kept."""
-        chunks = self._s.stores.chunks
-        lexical = self._s.lexical
+        chunks = self._chunks
+        lexical = self._lexical
         requests: list[Search | None] = [
             chunks.dense(query_vector, where, depth),
             chunks.lexical(lexical.query(question), where, depth),
@@ -224,7 +228,7 @@ class ChunkRetriever:
         return found, reserved
 
     def _period_where(self, tenant: str, period: TimeSpan, cut: float | None) -> Where:
-        return self._s.stores.chunks.where(
+        return self._chunks.where(
             tenant,
             published_before_ts=cut,
             published_after_ts=None,
@@ -249,7 +253,7 @@ class ChunkRetriever:
                 hits.setdefault(hit.id, hit)
         if not fused:
             return []
-        versions = self._s.stores.documents.visible_versions(
+        versions = self._documents.visible_versions(
             tenant, [h.payload["doc_id"] for h in hits.values()]
         )
         live = {h.id: h for h in hits.values() if visible(h, versions)}

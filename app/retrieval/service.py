@@ -7,12 +7,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypedDict, Unpack
 
-import numpy as np
-
 from app.core.errors import InvalidInput
-from app.core.services import Services
 from app.core.timeutil import ensure_utc, utcnow
+from app.embeddings.embedding import Embedder
 from app.retrieval.answer import I_DONT_KNOW, Decision, Support, evidence_answer, graph_typed
+from app.retrieval.graph_answer import GraphAnswerer
 from app.retrieval.mentions import question_mentions
 from app.retrieval.question import Question, read_question
 from app.retrieval.scope import TimeScope, resolve_scope
@@ -44,19 +43,6 @@ class QueryResult:
     answer_source: AnswerSource | None = None
     supporting: Support | None = None
     statement: str | None = None
-
-
-class GraphAnswerer(Protocol):
-    """Answers from the temporal graph when it can; None lets the evidence answer stand."""
-
-    def answer(
-        self,
-        tenant: str,
-        question: str,
-        scope: TimeScope,
-        query_vector: np.ndarray,
-        mentions: list[str],
-    ) -> tuple[Decision | None, list[dict[str, Any]]]: ...
 
 
 class AnswerComposer(Protocol):
@@ -138,16 +124,30 @@ class _Found:
         )
 
 
+@dataclass(frozen=True)
+class QueryLimits:
+    """The settings a query obeys, as values (the composition root reads them from settings)."""
+
+    default_top_k: int
+    max_top_k: int
+    max_question_chars: int
+    fiscal_year_start_month: int
+
+
 class QueryService:
     def __init__(
         self,
-        services: Services,
+        retriever: ChunkRetriever,
+        embedder: Embedder,
+        limits: QueryLimits,
         graph: GraphAnswerer | None = None,
         composer: AnswerComposer | None = None,
     ) -> None:
-        """``composer`` None keeps extractive answers (the default); set, it writes them."""
-        self._s = services
-        self._chunks = ChunkRetriever(services)
+        """``graph`` None answers from passages only; ``composer`` None keeps extractive
+        answers (the default), set, it writes them."""
+        self._chunks = retriever
+        self._embedder = embedder
+        self._limits = limits
         self._graph = graph
         self._composer = composer
 
@@ -168,7 +168,7 @@ class QueryService:
             as_of=ensure_utc(as_of, "as_of") if as_of else None,
             start=ensure_utc(start, "start") if start else None,
             end=ensure_utc(end, "end") if end else None,
-            fiscal_year_start_month=self._s.settings.fiscal_year_start_month,
+            fiscal_year_start_month=self._limits.fiscal_year_start_month,
         )
 
     def query(self, tenant: str, question: str, **asked: Unpack[Asked]) -> QueryResult:
@@ -204,7 +204,7 @@ class QueryService:
         return found.result("", source="llm"), pieces
 
     def _find(self, tenant: str, question: str, asked: Asked, *, graph: bool) -> _Found:
-        settings = self._s.settings
+        settings = self._limits
         as_of, start, end = asked.get("as_of"), asked.get("start"), asked.get("end")
         question = question.strip()
         if not question:
@@ -220,7 +220,7 @@ class QueryService:
             scope = TimeScope(None, None, None, "none", None, question)
         text = scope.question or question
         mentions = question_mentions(text)
-        qvec = self._s.embedder.embed_query(text)
+        qvec = self._embedder.embed_query(text)
         found = self._chunks.retrieve(
             tenant, text, scope, max(k, EVIDENCE_DEPTH), query_vector=qvec, mentions=mentions
         )

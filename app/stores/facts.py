@@ -246,3 +246,11 @@ class QdrantTimeNodeStore:
 
     def delete(self, tenant: str, label: str) -> None:
         self._engine.delete(self.collection, [self.point_id(tenant, label)])
+
+
+@dataclass
+class GraphStores:
+    """The temporal graph's two collections: facts and time nodes."""
+
+    facts: QdrantFactStore
+    nodes: QdrantTimeNodeStore

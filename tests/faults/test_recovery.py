@@ -16,17 +16,18 @@ import pytest
 import redis
 
 from app.core.models import DocumentRecord
-from app.core.services import Services, build_services
 from app.core.settings import Settings
 from app.ingest.chunking import Chunk
 from app.ingest.intake import DocumentInput, IntakeService
 from app.ingest.pipeline import IngestPipeline
 from app.ingest.reconcile import Reconciler
+from app.services import Services
+from app.wiring import Runtime, build_pipeline, build_services
 from tests.faults.conftest import USED_NAMES
 from tests.queues import queued_tasks
-from workers import runtime
 from workers.celery_app import create_celery
 from workers.dispatch import CeleryDispatcher
+from workers.runtime import runtime_of
 
 pytestmark = pytest.mark.faults
 
@@ -49,7 +50,7 @@ class Rig:
     client: Any
 
     def pipeline(self, indexers: Sequence[Any] = ()) -> IngestPipeline:
-        return IngestPipeline(self.services, list(indexers))
+        return build_pipeline(self.services, list(indexers))
 
     def submit(self, doc_id: str, text: str) -> int:
         return self.intake.submit("default", DocumentInput(text=text, doc_id=doc_id)).version
@@ -151,7 +152,7 @@ def test_old_version_finishing_after_the_new_one_leaves_only_the_new(rig: Rig) -
     rig.submit(doc_id, OLD)
     hook = NewVersionArrivesMidway(rig, rig.services.embedder)
     hook.doc_id = doc_id
-    slow_v1 = IngestPipeline(dataclasses.replace(rig.services, embedder=hook), [hook])
+    slow_v1 = build_pipeline(dataclasses.replace(rig.services, embedder=hook), [hook])
     slow_v1.ingest("default", doc_id, 1)
     assert hook.outcome == "indexed"
     assert hook.stale_chunks_seen > 0  # v1's chunks did land after v2 was committed...
@@ -203,10 +204,11 @@ def test_reconciler_redispatches_a_lost_task_while_others_wait(rig: Rig) -> None
         assert rig.record(doc_id).status == "indexed" and rig.chunks(doc_id) > 0
 
 
-def test_reconcile_task_and_beat_schedule(rig: Rig, restore_runtime: None) -> None:
+def test_reconcile_task_and_beat_schedule(rig: Rig) -> None:
     from workers.tasks import reconcile
 
-    entry = create_celery(rig.settings).conf.beat_schedule["chronorag-reconcile"]
+    celery = create_celery(rig.settings)
+    entry = celery.conf.beat_schedule["chronorag-reconcile"]
     assert entry["task"] == reconcile.name == "chronorag.reconcile"
     assert entry["schedule"] == rig.settings.reconcile_every_s
 
@@ -215,7 +217,7 @@ def test_reconcile_task_and_beat_schedule(rig: Rig, restore_runtime: None) -> No
     rig.client.delete(rig.settings.celery_queue)
     settings = rig.settings.model_copy(update={"reconcile_stale_after_s": 0.0})
     rig.services.settings = settings
-    runtime.install(runtime.Runtime(rig.services, rig.pipeline(), graph=None))  # type: ignore[arg-type]
-    assert reconcile.apply().get() >= 1
+    runtime_of(celery).install(Runtime(rig.services, rig.pipeline(), graph=None))  # type: ignore[arg-type]
+    assert celery.tasks[reconcile.name].apply().get() >= 1
     assert any(args[1] == doc_id for _, args in queued_tasks(rig.client, settings.celery_queue))
     json.dumps(entry["options"])

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.ingest.batching import EmbeddingBatcher
+from app.embeddings.batching import EmbeddingBatcher
 
 pytestmark = pytest.mark.integration
 
@@ -196,7 +196,7 @@ def test_token_counting_is_safe_while_the_model_encodes(embedder) -> None:  # ty
 
 
 def test_onnx_query_encoder_agrees_with_torch(embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from app.ingest.onnx_query import OnnxQueryEncoder
+    from app.embeddings.onnx_query import OnnxQueryEncoder
 
     encoder = OnnxQueryEncoder(
         embedder.sentence_transformer, tmp_path, model_name="all-MiniLM-L6-v2"

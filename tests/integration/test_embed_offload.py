@@ -23,17 +23,17 @@ import redis
 from celery import Celery
 
 from app.core.errors import ConfigurationError, Unavailable
-from app.core.services import Services, build_batcher, build_services
 from app.core.settings import Settings
-from app.ingest.embedding import SentenceTransformerTokenizer, resolve_model_path
+from app.embeddings.embedding import SentenceTransformerTokenizer, resolve_model_path
 from app.ingest.intake import DocumentInput, IntakeService
-from app.ingest.pipeline import IngestPipeline
+from app.services import Services
+from app.wiring import build_batcher, build_pipeline, build_runtime, build_services
 from tests.conftest import ROOT
 from tests.dispatchers import IdleDispatcher
-from workers import runtime
 from workers.celery_app import create_celery
 from workers.dispatch import CeleryDispatcher
 from workers.offload import QueueEmbedder, decode_vectors, encode_vectors
+from workers.runtime import runtime_of
 
 TEXTS = [
     "The harbour authority appointed a new pilot for the winter season.",
@@ -66,10 +66,11 @@ def rig(tmp_path: Path, redis_url: str, embedder: Any) -> Iterator[Rig]:
     )
     services = build_services(settings, embedder=embedder)
     celery = create_celery(settings)
-    runtime.install(
-        runtime.build_runtime(services, CeleryDispatcher(celery, settings.celery_queue))
+    runtime_of(celery).install(
+        build_runtime(services, CeleryDispatcher(celery, settings.celery_queue))
     )
     # The embed worker: what `celery worker -Q embed --pool threads` runs on a GPU machine.
+    celery.set_default()  # as `chronorag worker` does: pool threads find this app
     worker = celery.WorkController(
         pool_cls="threads",
         concurrency=4,
@@ -137,7 +138,7 @@ def test_document_ingested_with_offloaded_embeddings_is_found(rig: Rig) -> None:
         doc_id = f"offload-{uuid.uuid4().hex[:8]}"
         text = " ".join(TEXTS[:2] * 20)
         intake.submit("default", DocumentInput(text=text, doc_id=doc_id))
-        assert IngestPipeline(cpu).ingest("default", doc_id, 1) == "indexed"
+        assert build_pipeline(cpu).ingest("default", doc_id, 1) == "indexed"
         record = cpu.stores.documents.get("default", doc_id)
         assert record is not None and record.status == "indexed" and record.chunks >= 1
         assert cpu.stores.chunks.count("default", doc_id) == record.chunks
@@ -219,8 +220,9 @@ def test_an_offloading_worker_loads_no_model(tmp_path: Path, redis_url: str, emb
     """What ``celery -A workers.celery_app worker`` builds with offload on: no torch at all."""
     script = (
         "import sys\n"
-        "from workers.runtime import get_runtime\n"
-        "rt = get_runtime()\n"
+        "from workers.celery_app import app\n"
+        "from workers.runtime import runtime_of\n"
+        "rt = runtime_of(app).get()\n"
         "print(rt.services.embedder.count_tokens(sys.argv[1:]), 'torch' in sys.modules)\n"
         "rt.services.close()\n"
     )
@@ -235,13 +237,15 @@ def test_an_embed_only_worker_opens_no_store(tmp_path: Path, redis_url: str) -> 
     ingest task on ``--queues embed,ingest``) reuses the same batcher, not a second model."""
     script = (
         "import pathlib, sys\n"
-        "from workers.runtime import get_embed_side, get_runtime\n"
-        "side = get_embed_side()\n"
+        "from workers.celery_app import app\n"
+        "from workers.runtime import runtime_of\n"
+        "side = runtime_of(app).embed_side()\n"
         "rows = side.embedder.embed_documents(['one text', 'and another one']).shape[0]\n"
         "qdrant = pathlib.Path(sys.argv[1]) / 'qdrant'\n"
         "print(rows, qdrant.exists())\n"
-        "rt = get_runtime()\n"
-        "print(rt.services.embedder is side.embedder, get_embed_side().embedder is side.embedder,"
+        "rt = runtime_of(app).get()\n"
+        "print(rt.services.embedder is side.embedder,"
+        " runtime_of(app).embed_side().embedder is side.embedder,"
         " qdrant.exists())\n"
         "rt.services.close()\n"
     )

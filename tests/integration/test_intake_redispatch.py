@@ -16,13 +16,13 @@ import redis
 from fastapi.testclient import TestClient
 
 from app.core.errors import Unavailable
-from app.core.services import build_services
 from app.core.settings import Settings
 from app.ingest.intake import DocumentInput, IntakeService
+from app.wiring import build_services
 from tests.dispatchers import IdleDispatcher
 from tests.queues import queue_keys, queued_tasks
-from workers import runtime
 from workers.embedded import Node, build_node
+from workers.runtime import runtime_of
 
 pytestmark = pytest.mark.integration
 
@@ -94,7 +94,7 @@ def test_rest_reupload_of_an_indexed_document_queues_nothing(rig: Rig) -> None:
     body = _body("redispatch-indexed")
     assert rig.http.post("/v1/documents", json=body).status_code == 202
     assert rig.queued() == [(INGEST, ["default", body["id"], 1])]
-    assert runtime.get_runtime().pipeline.ingest("default", body["id"], 1) == "indexed"
+    assert runtime_of(rig.node.celery).get().pipeline.ingest("default", body["id"], 1) == "indexed"
     rig.redis.delete(rig.node.settings.celery_queue)  # as a worker would have taken it
 
     again = rig.http.post("/v1/documents", json=body)
@@ -102,7 +102,7 @@ def test_rest_reupload_of_an_indexed_document_queues_nothing(rig: Rig) -> None:
     assert again.json()["version"] == 1 and again.json()["status"] == "indexed"
     assert rig.queued() == []
     # A duplicate task for the indexed version, had one been sent, changes nothing.
-    assert runtime.get_runtime().pipeline.ingest("default", body["id"], 1) == "skipped"
+    assert runtime_of(rig.node.celery).get().pipeline.ingest("default", body["id"], 1) == "skipped"
 
 
 class DownDispatcher(IdleDispatcher):

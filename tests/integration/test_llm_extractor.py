@@ -21,9 +21,7 @@ import pytest
 from pydantic import SecretStr
 
 from app.core.errors import ConfigurationError, Unavailable
-from app.core.services import build_services
 from app.core.settings import Settings
-from app.graph_index import build_fact_extractor, build_graph, build_summarizer
 from app.ingest.intake import DocumentInput, IntakeService
 from app.ingest.pipeline import IngestPipeline
 from app.integrations.llm import ChatRequestRejected, OpenAIChatClient
@@ -32,7 +30,14 @@ from app.integrations.llm_extractor import LLMFactExtractor
 from app.integrations.llm_summarizer import LLMSummarizer
 from app.retrieval.scope import TimeScope
 from app.retrieval.search import Evidence
-from app.retrieval.service import QueryService
+from app.wiring import (
+    build_fact_extractor,
+    build_graph,
+    build_pipeline,
+    build_query_service,
+    build_services,
+    build_summarizer,
+)
 from graph.extract import RuleFactExtractor
 from graph.facts import Fact, source_id
 from graph.hierarchy import ExtractiveSummarizer
@@ -509,7 +514,7 @@ def test_llm_modes_end_to_end_in_process(
     try:
         graph = build_graph(services)
         dispatcher = InlineDispatcher()
-        dispatcher.pipeline = IngestPipeline(services, [graph.indexer])
+        dispatcher.pipeline = build_pipeline(services, [graph.indexer])
         intake = IntakeService(s, services.stores.documents, services.locker, dispatcher)
         intake.submit("default", DocumentInput(text=TEXT, doc_id="harbourline-ceo",
                                                published_at=PUBLISHED))  # fmt: skip
@@ -519,7 +524,7 @@ def test_llm_modes_end_to_end_in_process(
         summary, _ = graph.summaries.compute("default", "2024")
         assert summary == json.loads(fixture("summary.json"))["choices"][0]["message"]["content"]
 
-        queries = QueryService(services, graph.answerer, LLMAnswerComposer.from_settings(s))
+        queries = build_query_service(services, graph.answerer, LLMAnswerComposer.from_settings(s))
         result = queries.query("default", "Who is the chief executive of Harbourline Energy?")
         assert result.answer.endswith("succeeding Tom Okafor [harbourline-ceo].")
         assert [e.document_id for e in result.evidence] == ["harbourline-ceo"]

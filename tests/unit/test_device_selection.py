@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from app.core.errors import ConfigurationError
-from app.ingest.embedding import resolve_model_path, select_device
+from app.embeddings.embedding import resolve_model_path, select_device
 
 
 def test_auto_takes_cuda_with_fp16_and_a_gpu_sized_batch() -> None:

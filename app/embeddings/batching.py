@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.core.errors import Unavailable
-from app.ingest.embedding import Embedder
+from app.embeddings.embedding import Embedder
 
 log = logging.getLogger(__name__)
 

@@ -1,45 +1,35 @@
-"""The temporal knowledge graph inside the service: indexing facts, summaries, graph answers.
+"""Answering from the temporal graph: the facts valid in the question's scope, as known then.
 
-``graph/`` holds the rules (facts, supersede, hierarchy, PageRank); this module connects them
-to the stores, the embedder and the queue. Facts and time nodes live in Qdrant; networkx only
-ever holds the working graph of one query.
+The TG-RAG temporal subgraph: candidate facts by entity and by similarity, their rivals (so a
+superseded value is closed), the timeline resolved at ``as_of``, personalised PageRank over
+what holds at the question's time. Also the entity, timeline and period reads of the graph
+routes.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
-import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from app.core.errors import InvalidInput, NotFound
-from app.core.models import DocumentRecord
-from app.core.services import Services
-from app.core.settings import Settings
 from app.core.timeutil import utcnow
-from app.ingest.chunking import Chunk
-from app.integrations.llm_extractor import LLMFactExtractor
-from app.integrations.llm_summarizer import LLMSummarizer
+from app.embeddings.embedding import Embedder
+from app.ingest.summaries import TimeNodeSummaries
 from app.retrieval.answer import Decision
 from app.retrieval.mentions import is_yes_no
 from app.retrieval.scope import TimeScope
-from app.stores.facts import QdrantFactStore, QdrantTimeNodeStore, TimeNode, fact_text
-from graph.entities import EntityResolver, entity_key
+from app.stores.facts import GraphStores, fact_text
+from graph.entities import entity_key
 from graph.entity_search import EntityMatch, search_entities
-from graph.extract import FactExtractor, RuleFactExtractor
-from graph.facts import Fact, doc_id_of, merge_support, remove_support, source_id
-from graph.hierarchy import ExtractiveSummarizer, Summarizer, propagate_dirty, touched_nodes
+from graph.facts import Fact
 from graph.subgraph import build_subgraph, rank_facts
 from graph.temporal import ResolvedFact, resolve_timeline, valid_at, valid_in
 from graph.timeparse import Granularity, TimeSpan, parse_period
 
-log = logging.getLogger(__name__)
 _EPS = timedelta(microseconds=1)
 
 
@@ -48,229 +38,6 @@ def _just_before(moment: datetime) -> datetime:
     (``end: 0001-01-01T00:00:00Z`` once gave a 500 through OverflowError)."""
     return moment - _EPS if moment > datetime.min.replace(tzinfo=moment.tzinfo) else moment
 
-
-@dataclass
-class GraphStores:
-    facts: QdrantFactStore
-    nodes: QdrantTimeNodeStore
-
-
-def graph_stores(services: Services) -> GraphStores:
-    s = services.settings
-    dim = services.embedder.dimension
-    return GraphStores(
-        facts=QdrantFactStore(services.stores.engine, s.collection_prefix, dim),
-        nodes=QdrantTimeNodeStore(services.stores.engine, s.collection_prefix, dim),
-    )
-
-
-class SummaryScheduler(Protocol):
-    def schedule(self, tenant: str, labels: Sequence[str]) -> None: ...
-
-
-class GraphIndexer:
-    """Turns a document version into facts and folds them into the graph (KnowledgeIndexer).
-
-    Idempotent: fact ids are deterministic and support is a set keyed by "doc@version", so
-    indexing the same version twice changes nothing. Each fact is read-modified-written
-    under its own lock, because two documents may support the same fact concurrently.
-    """
-
-    def __init__(
-        self,
-        services: Services,
-        stores: GraphStores,
-        extractor: FactExtractor,
-        scheduler: SummaryScheduler | None = None,
-    ) -> None:
-        self._s = services
-        self._stores = stores
-        self._extractor = extractor
-        self._scheduler = scheduler
-
-    def extract(self, record: DocumentRecord) -> list[Fact]:
-        resolver = EntityResolver()
-        resolver.begin_document()
-        resolver.scan(record.text)
-        source = source_id(record.doc_id, record.version)
-        facts: dict[str, Fact] = {}
-        for ex in self._extractor.extract(record.text, record.published_at):
-            try:
-                fact = Fact.from_source(
-                    tenant=record.tenant,
-                    subject=ex.subject,
-                    subject_key=resolver.resolve(ex.subject),
-                    relation=ex.relation,
-                    object=ex.object,
-                    object_key=resolver.resolve(ex.object),
-                    valid_from=ex.valid_from,
-                    valid_to=ex.valid_to,
-                    source=source,
-                    published_at=record.published_at,
-                    sentence=ex.sentence,
-                    negated=ex.negated,
-                )
-            except ValueError as exc:
-                log.debug("dropping fact from %s: %s", record.doc_id, exc)
-                continue
-            if not fact.subject_key or not fact.object_key:
-                continue
-            facts[fact.id] = merge_support(facts.get(fact.id), fact)
-        return list(facts.values())
-
-    def index(self, record: DocumentRecord, chunks: Sequence[Chunk]) -> int:
-        new = self.extract(record)
-        if not new:
-            return 0
-        merged: list[Fact] = []
-        # One embedding call for the whole document, outside the locks: per-fact calls were
-        # three quarters of the encoder's calls (bench/ingest.py). The text is the statement
-        # only, so merging support does not change it; a merge that does is embedded alone.
-        texts = list(dict.fromkeys(fact_text(f) for f in new))
-        vectors = dict(zip(texts, self._s.embedder.embed_documents(texts), strict=True))
-        for fact in new:
-            with self._s.locker.hold(f"fact:{record.tenant}:{fact.id}"):
-                existing = self._stores.facts.get([fact.id]).get(fact.id)
-                combined = merge_support(existing, fact)
-                text = fact_text(combined)
-                vector = (
-                    vectors[text][None, :]
-                    if text in vectors
-                    else self._s.embedder.embed_documents([text])
-                )
-                self._stores.facts.put([combined], vector)
-                merged.append(combined)
-        self._touch(record.tenant, touched_nodes(merged))
-        return len(new)
-
-    def forget(self, tenant: str, doc_id: str, keep_version: int | None) -> None:
-        """Withdraw the document's support (all versions but ``keep_version``)."""
-        keep = source_id(doc_id, keep_version) if keep_version is not None else None
-        touched: set[str] = set()
-        for fact in self._stores.facts.of_document(tenant, doc_id):
-            with self._s.locker.hold(f"fact:{tenant}:{fact.id}"):
-                current = self._stores.facts.get([fact.id]).get(fact.id)
-                if current is None:
-                    continue
-                drop = {s for s in current.sources if doc_id_of(s) == doc_id and s != keep}
-                if not drop:
-                    continue
-                touched |= touched_nodes([current])
-                remaining = remove_support(current, drop)
-                if remaining is None:
-                    self._stores.facts.delete([current.id])
-                else:
-                    vector = self._s.embedder.embed_documents([fact_text(remaining)])
-                    self._stores.facts.put([remaining], vector)
-        self._touch(tenant, touched)
-
-    def _touch(self, tenant: str, labels: Iterable[str]) -> None:
-        labels = propagate_dirty(labels)
-        if not labels:
-            return
-        self._stores.nodes.mark_dirty(tenant, labels, utcnow())
-        if self._scheduler is not None:
-            self._scheduler.schedule(tenant, labels)
-
-
-class TimeNodeSummaries:
-    """Re-summarises dirty time nodes, children before parents, one lock per node."""
-
-    def __init__(
-        self, services: Services, stores: GraphStores, summarizer: Summarizer | None = None
-    ) -> None:
-        self._s = services
-        self._stores = stores
-        self._summarizer = summarizer or ExtractiveSummarizer()
-
-    def compute(self, tenant: str, label: str) -> tuple[str, list[ResolvedFact]]:
-        """The summary of a node from the facts as they are now (not persisted)."""
-        facts = self._stores.facts.of_period(tenant, label)
-        resolved = resolve_timeline(facts)
-        children = self._child_summaries(tenant, label)
-        return self._summarizer.summarize(label, resolved, children), resolved
-
-    def _child_summaries(self, tenant: str, label: str) -> list[str]:
-        span = parse_period(label)
-        child_gran = {"year": "quarter", "quarter": "month", "month": "day"}.get(span.granularity)
-        if child_gran is None:
-            return []
-        labels = []
-        cursor = span.start
-        while cursor < span.end:
-            child = TimeSpan.of(cursor, child_gran)  # type: ignore[arg-type]
-            labels.append(child.label)
-            cursor = child.end
-        nodes = self._stores.nodes.get_many(tenant, labels)
-        ordered = sorted(nodes.values(), key=lambda n: (-n.fact_count, n.label))
-        return [n.summary for n in ordered if n.summary]
-
-    def run(self, tenant: str, labels: Sequence[str]) -> int:
-        done = 0
-        for label in propagate_dirty(labels):
-            with self._s.locker.hold(f"node:{tenant}:{label}", timeout_s=60):
-                summary, resolved = self.compute(tenant, label)
-                vector = self._s.embedder.embed_documents([summary])[0] if summary else None
-                node = TimeNode(
-                    tenant,
-                    label,
-                    parse_period(label).granularity,
-                    summary,
-                    False,
-                    utcnow(),
-                    len(resolved),
-                )
-                self._stores.nodes.put(node, vector)
-                done += 1
-        return done
-
-
-class DebouncedScheduler:
-    """Coalesces summary requests: a node already scheduled is not scheduled again.
-
-    The marker is cleared when the summary task starts, so an update arriving while a node is
-    being summarised schedules one more run and is never missed.
-    """
-
-    def __init__(
-        self, services: Services, send: Callable[[str, list[str]], None], debounce_s: float
-    ) -> None:
-        self._s = services
-        self._send = send
-        self._debounce_s = debounce_s
-        self._local: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def _key(self, tenant: str, label: str) -> str:
-        return f"chronorag:summary-scheduled:{tenant}:{label}"
-
-    def schedule(self, tenant: str, labels: Sequence[str]) -> None:
-        fresh = [label for label in labels if self._claim(self._key(tenant, label))]
-        if fresh:
-            self._send(tenant, fresh)
-
-    def _claim(self, key: str) -> bool:
-        ttl = max(30, int(self._debounce_s * 10))
-        if self._s.redis is not None:
-            return bool(self._s.redis.set(key, "1", nx=True, ex=ttl))
-        with self._lock:
-            now = time.monotonic()
-            if self._local.get(key, 0.0) > now:
-                return False
-            self._local[key] = now + ttl
-            return True
-
-    def release(self, tenant: str, labels: Sequence[str]) -> None:
-        keys = [self._key(tenant, label) for label in labels]
-        if self._s.redis is not None:
-            self._s.redis.delete(*keys)
-        else:
-            with self._lock:
-                for key in keys:
-                    self._local.pop(key, None)
-
-
-# --------------------------------------------------------------------------- answering
 
 _WORD = re.compile(r"[a-z0-9]+")
 SUMMARY_CUES = re.compile(r"\bwhat\s+(?:happened|changed|was\s+new|were\s+the\s+changes)\b", re.I)
@@ -321,9 +88,9 @@ class GraphAnswerer:
     """Answers from the facts valid in the question's scope (TG-RAG's temporal subgraph)."""
 
     def __init__(
-        self, services: Services, stores: GraphStores, summaries: TimeNodeSummaries
+        self, embedder: Embedder, stores: GraphStores, summaries: TimeNodeSummaries
     ) -> None:
-        self._s = services
+        self._embedder = embedder
         self._stores = stores
         self._summaries = summaries
 
@@ -340,7 +107,7 @@ class GraphAnswerer:
             sims[fact.id] = score
         missing = [f for f in by_id.values() if f.id not in sims]
         if missing:
-            vecs = self._s.embedder.embed_documents([fact_text(f) for f in missing])
+            vecs = self._embedder.embed_documents([fact_text(f) for f in missing])
             for f, v in zip(missing, vecs, strict=True):
                 sims[f.id] = float(np.dot(qvec, v))
         # Rivals: facts that can close a candidate must be present, or it stays open.
@@ -541,58 +308,3 @@ def _period_label(start: datetime, end: datetime) -> str | None:
         if span.start == start and span.end == end:
             return span.label
     return None
-
-
-@dataclass
-class Graph:
-    stores: GraphStores
-    indexer: GraphIndexer
-    summaries: TimeNodeSummaries
-    answerer: GraphAnswerer
-    scheduler: DebouncedScheduler | None
-
-
-def build_fact_extractor(settings: Settings) -> FactExtractor:
-    """The configured extractor: the rules, or a chat model (``fact_extractor="llm"``).
-
-    Raises:
-        ConfigurationError: If "llm" is chosen without ``llm_base_url``/``llm_model``, so a
-            process fails at start-up rather than at its first ingest.
-        ValueError: If an ``extract_vocab_files`` entry is unreadable or malformed (same
-            reason: at start-up, with the file and line).
-    """
-    if settings.fact_extractor == "llm":
-        return LLMFactExtractor.from_settings(settings)
-    return RuleFactExtractor(vocab_files=settings.extract_vocab_files)
-
-
-def build_summarizer(settings: Settings) -> Summarizer:
-    """The configured time-node summariser: extractive, or a chat model (``summarizer="llm"``).
-
-    Raises:
-        ConfigurationError: If "llm" is chosen without ``llm_base_url``/``llm_model``.
-    """
-    if settings.summarizer == "llm":
-        return LLMSummarizer.from_settings(settings)
-    return ExtractiveSummarizer()
-
-
-def build_graph(
-    services: Services, send_summaries: Callable[[str, list[str]], None] | None = None
-) -> Graph:
-    extractor = build_fact_extractor(services.settings)
-    summarizer = build_summarizer(services.settings)
-    stores = graph_stores(services)
-    scheduler = (
-        DebouncedScheduler(services, send_summaries, services.settings.summary_debounce_s)
-        if send_summaries
-        else None
-    )
-    summaries = TimeNodeSummaries(services, stores, summarizer)
-    return Graph(
-        stores=stores,
-        indexer=GraphIndexer(services, stores, extractor, scheduler),
-        summaries=summaries,
-        answerer=GraphAnswerer(services, stores, summaries),
-        scheduler=scheduler,
-    )

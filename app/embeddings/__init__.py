@@ -1,0 +1,1 @@
+"""Embedding models: the document embedder, its micro-batcher and the query encoder."""
