@@ -23,22 +23,23 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
+from app.api.schemas import DocumentCreate
 from app.core.dispatch import Dispatcher
 from app.core.errors import (
     ChronoragError,
     ConfigurationError,
-    InvalidInput,
     MalformedBody,
     Overloaded,
     Unavailable,
 )
 from app.core.jsonvalue import decode_json
 from app.core.settings import DEFAULT_TENANT, TENANT_RE, Settings
-from app.core.timeutil import parse_instant
 from app.ingest.intake import DocumentInput, IntakeService
 
 log = logging.getLogger(__name__)
@@ -100,11 +101,34 @@ def entry_time(entry_id: str) -> datetime:
     return datetime.fromtimestamp(int(entry_id.split("-", 1)[0]) / 1000, UTC)
 
 
-def _optional_str(data: Mapping[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise MalformedEntry(f"{key}: must be a string")
+#: How a stream entry's field errors read (a pydantic error type → the reason's wording).
+_REASONS = {
+    "missing": "required",
+    "string_type": "must be a string",
+    "dict_type": "must be a JSON object",
+    "int_type": "must be an integer >= 1",
+    "greater_than_equal": "must be an integer >= 1",
+}
+
+
+def entry_errors(exc: ValidationError) -> str:
+    """One line naming each bad field, as a dead-lettered entry's reason.
+
+    Example: ``{"title": "no text"}`` reads "text: required"; ``{"text": "x", "version": 0}``
+    reads "version: must be an integer >= 1"; a bad ``published_at`` keeps the time parser's
+    own words ("... has no timezone; add 'Z' ..."), and "someday" reads "'someday' is not an
+    ISO-8601 date-time".
+    """
+    parts = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"]) or "entry"
+        kind = error["type"]
+        if kind.startswith(("datetime_", "date_")):
+            message = f"{error['input']!r} is not an ISO-8601 date-time"
+        else:
+            message = _REASONS.get(kind) or str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{field}: {message}")
+    return "; ".join(parts)
 
 
 def parse_entry(
@@ -161,37 +185,15 @@ def parse_entry(
         raise MalformedEntry(
             f"unknown field(s) {', '.join(unknown)}; expected {', '.join(DOCUMENT_FIELDS)}"
         )
-    text = data.get("text")
-    if not isinstance(text, str):
-        raise MalformedEntry("text: required, a string")
-    metadata = data.get("metadata")
-    if metadata is not None and not isinstance(metadata, dict):
-        raise MalformedEntry("metadata: must be a JSON object")
-    version = data.get("version")
-    if version is not None and (
-        not isinstance(version, int) or isinstance(version, bool) or version < 1
-    ):
-        raise MalformedEntry("version: must be an integer >= 1")
-    tenant = _optional_str(data, "tenant") or DEFAULT_TENANT
-    if not TENANT_RE.fullmatch(tenant) or tenant not in tenants:
+    tenant = data.pop("tenant", None) or DEFAULT_TENANT
+    if not isinstance(tenant, str) or not TENANT_RE.fullmatch(tenant) or tenant not in tenants:
         raise MalformedEntry(f"tenant: {tenant!r} is not a configured tenant")
-    published = _optional_str(data, "published_at")
-    try:
-        published_at = (
-            parse_instant(published, "published_at") if published else entry_time(entry_id)
-        )
-    except InvalidInput as exc:
-        raise MalformedEntry(exc.detail) from None
-    doc = DocumentInput(
-        text=text,
-        doc_id=_optional_str(data, "id"),
-        title=_optional_str(data, "title"),
-        url=_optional_str(data, "url"),
-        source=_optional_str(data, "source"),
-        published_at=published_at,
-        metadata=metadata or {},
-        version=version,
-    )
+    try:  # the same model, so the same rules, as a REST upload or a webhook body
+        doc = DocumentCreate.model_validate(data).to_input()
+    except ValidationError as exc:
+        raise MalformedEntry(entry_errors(exc)) from None
+    if doc.published_at is None:
+        doc = replace(doc, published_at=entry_time(entry_id))
     return StreamDocument(tenant, doc)
 
 
