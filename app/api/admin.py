@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from app.api.context import ApiContext
-from app.api.deps import _presented_key, get_context, read_body, validate_model
+from app.api.deps import _presented_key, get_context, read_body, request_body, validate_model
 from app.api.routes import ERRORS
 from app.core.errors import Forbidden, Unauthorized
 from app.core.jsonvalue import decode_json
@@ -82,13 +82,9 @@ class DenseSearchResponse(BaseModel):
 
 # The body is read with a bound (an unbounded JSON body once took 2 GB of memory), so its
 # schema is declared here.
-SEARCH_BODY = {
-    "requestBody": {
-        "required": True,
-        "description": f"At most {ADMIN_MAX_BODY_BYTES} bytes.",
-        "content": {"application/json": {"schema": DenseSearchRequest.model_json_schema()}},
-    }
-}
+SEARCH_BODY = request_body(
+    {"application/json": DenseSearchRequest}, f"At most {ADMIN_MAX_BODY_BYTES} bytes."
+)
 
 
 @admin.get("/stats")

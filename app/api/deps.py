@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app.api.context import ApiContext
-from app.core.errors import TooLarge, Unauthorized
+from app.core.errors import ChronoragError, TooLarge, Unauthorized
 from app.core.security import tenant_for_key
 from app.core.settings import DEFAULT_TENANT
 
@@ -79,3 +81,38 @@ def validate_model(model: type[M], data: Any) -> M:
     except ValidationError as exc:
         errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
         raise RequestValidationError(errors) from None
+
+
+def request_body(
+    content: Mapping[str, type[BaseModel] | dict[str, Any]], description: str | None = None
+) -> dict[str, Any]:
+    """The ``openapi_extra`` of a route that reads its body itself (bounded, or signed).
+
+    Such routes cannot declare a FastAPI body parameter (it would be parsed before the size
+    limit and without the raw bytes a signature covers), so the schema is generated here from
+    the same models the handler validates with: one media type per entry, e.g.
+    ``{"application/json": DocumentCreate, "multipart/form-data": DocumentUpload}``.
+    """
+    schemas = {
+        media: {"schema": model if isinstance(model, dict) else model.model_json_schema()}
+        for media, model in content.items()
+    }
+    body: dict[str, Any] = {"required": True, "content": schemas}
+    if description:
+        body["description"] = description
+    return {"requestBody": body}
+
+
+async def read_form(request: Request, limit: int) -> FormData:
+    """A multipart body read under ``limit`` bytes first, then parsed (Starlette's parser)."""
+    body = await read_body(request, limit)
+
+    async def once() -> AsyncGenerator[bytes, None]:
+        yield body
+
+    try:
+        return await MultiPartParser(request.headers, once()).parse()
+    except MultiPartException as exc:
+        raise ChronoragError(
+            f"body: not a multipart form Starlette can parse: {exc.message}"
+        ) from None

@@ -15,6 +15,8 @@ from app.api.deps import (
     get_context,
     get_tenant,
     read_body,
+    read_form,
+    request_body,
     validate_model,
 )
 from app.api.problems import problem
@@ -23,6 +25,7 @@ from app.api.schemas import (
     DocumentCreate,
     DocumentList,
     DocumentPublic,
+    DocumentUpload,
     Instant,
     Problem,
     QueryRequest,
@@ -44,28 +47,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}
     for code in (400, 401, 404, 409, 413, 415, 422, 429, 503)
 }
-UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": DocumentCreate.model_json_schema()},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "id": {"type": "string"},
-                        "title": {"type": "string"},
-                        "url": {"type": "string"},
-                        "source": {"type": "string"},
-                        "published_at": {"type": "string", "format": "date-time"},
-                    },
-                }
-            },
-        },
-    }
-}
+UPLOAD_BODY = request_body(
+    {"application/json": DocumentCreate, "multipart/form-data": DocumentUpload}
+)
 
 
 def _accepted(request: Request, response: Response, acc: Accepted) -> DocumentAccepted:
@@ -95,9 +79,7 @@ async def _document_input(request: Request, ctx: ApiContext) -> DocumentInput:
     limit = ctx.services.settings.max_document_bytes * 2 + 65_536
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
-        # Read under the size limit first; Starlette then parses the form from the cached body.
-        request._body = await read_body(request, limit)
-        form = await request.form()
+        form = await read_form(request, limit)
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise InvalidInput("file: a multipart upload needs a 'file' part")
@@ -269,12 +251,7 @@ async def delete_document(doc_id: str, ctx: Ctx, tenant: Tenant) -> DocumentPubl
     return _public(record)
 
 
-QUERY_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": QueryRequest.model_json_schema()}},
-    }
-}
+QUERY_BODY = request_body({"application/json": QueryRequest})
 
 
 @router.post("/query", response_model=QueryResponse, responses=ERRORS, openapi_extra=QUERY_BODY)

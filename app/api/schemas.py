@@ -86,6 +86,23 @@ class DocumentCreate(BaseModel):
         )
 
 
+class DocumentUpload(BaseModel):
+    """A multipart upload: the file and, as form fields, what a JSON body would carry.
+
+    Only its schema is used (the OpenAPI of the upload routes): the handler reads the form under
+    the size limit, reduces the file to text and validates the fields as a `DocumentCreate`.
+    """
+
+    file: bytes = Field(description="text/plain, text/markdown or text/html (or by extension).")
+    id: str | None = None
+    title: str | None = Field(
+        default=None, description="Else the page's <title>, else the file name."
+    )
+    url: str | None = None
+    source: str | None = None
+    published_at: str | None = Field(default=None, description="ISO-8601 with a timezone.")
+
+
 class WebhookBatch(BaseModel):
     """A webhook body carrying several documents; a single document is sent bare instead."""
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.context import ApiContext
-from app.api.deps import get_context, read_body, validate_model
+from app.api.deps import get_context, read_body, request_body, validate_model
 from app.api.routes import ERRORS
 from app.api.schemas import DocumentAccepted, DocumentCreate, WebhookBatch
 from app.core.errors import InvalidInput, TooLarge, UnsupportedMediaType
@@ -20,29 +20,10 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 _DOCUMENT = DocumentCreate.model_json_schema()
 # The body is read raw (the signature covers its exact bytes), so its schema is declared here.
-WEBHOOK_BODY = {
-    "requestBody": {
-        "required": True,
-        "description": "One document, or a batch; signed as described in the README (Webhooks).",
-        "content": {
-            "application/json": {
-                "schema": {
-                    "oneOf": [
-                        _DOCUMENT,
-                        {
-                            "type": "object",
-                            "additionalProperties": False,
-                            "required": ["documents"],
-                            "properties": {
-                                "documents": {"type": "array", "minItems": 1, "items": _DOCUMENT}
-                            },
-                        },
-                    ]
-                }
-            }
-        },
-    }
-}
+WEBHOOK_BODY = request_body(
+    {"application/json": {"oneOf": [_DOCUMENT, WebhookBatch.model_json_schema()]}},
+    "One document, or a batch; signed as described in the README (Webhooks).",
+)
 Ctx = Annotated[ApiContext, Depends(get_context)]
 
 
