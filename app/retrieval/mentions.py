@@ -7,6 +7,7 @@ retrieval searches them on their own, and answers are taken from passages that m
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from app.retrieval.lexicon import (
@@ -26,6 +27,7 @@ from app.retrieval.lexicon import (
     WEEKDAYS,
 )
 from graph.text import wordset
+from graph.timeparse import find_time_mentions
 
 _LEADING = (
     AUXILIARIES
@@ -78,32 +80,58 @@ def is_yes_no(question: str) -> bool:
 _LIST_BEFORE = re.compile(r"(?:,\s*|(?<!\w)between\s+)$", re.IGNORECASE)
 
 
+# Only the positions of time expressions are used, so any reference instant will do.
+_ANY_REFERENCE = datetime(2000, 1, 1, tzinfo=UTC)
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def without_times(text: str) -> str:
+    """``text`` with every time expression blanked (same length, so offsets stay).
+
+    A date is not a name: "What did Orvane Labs report in Q3 2024?" names Orvane Labs only,
+    and "in 2024-q2" must not become the names "2024" and "2".
+    """
+    out = list(text)
+    for found in find_time_mentions(text, _ANY_REFERENCE):
+        out[found.start_char : found.end_char] = " " * (found.end_char - found.start_char)
+    return "".join(out)
+
+
 def question_mentions(question: str) -> list[str]:
-    """Capitalised spans of a question, minus question words: candidates for entity linking.
+    """Capitalised spans of a question, minus question words and dates: candidates for
+    entity linking.
 
     Lists are read as lists: "among Orvane Labs, Inc., Tesk Holdings and Brindle Co" gives
     three names (a legal form after a comma belongs to the name before it; "X and Y" is split
     where it ends a comma list or follows "between", and kept whole otherwise, as in
-    "Dunmore and Pike").
+    "Dunmore and Pike"). Time expressions are not names ("Q3 2024", "3 May 2021"), nor is a
+    span without a letter ("2 goals" names nothing).
     """
+    return list(_question_mentions(question))
+
+
+@lru_cache(maxsize=8192)  # answering asks it of the same evidence sentences many times
+def _question_mentions(question: str) -> tuple[str, ...]:
+    blanked = without_times(question)
     spans: list[str] = []
-    for m in _CAP_SPAN.finditer(question):
+    for m in _CAP_SPAN.finditer(blanked):
         words = m.group(0).split()
         while words and words[0].lower() in _LEADING:
             words = words[1:]
         while words and words[-1].casefold().strip(".,") in _NOT_NAMES:
             words = words[:-1]
         span = " ".join(words).rstrip("?.,;:")
-        if not span or span.casefold() in _NOT_NAMES:
+        if not span or span.casefold() in _NOT_NAMES or not _LETTER.search(span):
             continue
-        if spans and span.casefold().strip(".") in LEGAL_FORMS:
-            spans[-1] = f"{spans[-1]}, {span}"
-            continue
-        if " and " in span and _LIST_BEFORE.search(question, 0, m.start()):
-            spans.extend(part for part in span.split(" and ") if part)
-            continue
-        spans.append(span)
-    return spans
+        parts = [span]
+        if " and " in span and _LIST_BEFORE.search(blanked, 0, m.start()):
+            parts = [part for part in span.split(" and ") if part]
+        for part in parts:  # "Orlin Foods, Inc. and Vastra": "Inc." joins the name before it
+            if spans and part.casefold().strip(".") in LEGAL_FORMS:
+                spans[-1] = f"{spans[-1]}, {part.rstrip('.')}"
+            else:
+                spans.append(part)
+    return tuple(spans)
 
 
 @lru_cache(maxsize=8192)

@@ -63,3 +63,17 @@ def test_a_legal_form_names_no_company() -> None:
     # "Inc" shared with another company's passage is not a mention of this one.
     assert not mentions_in("Brindle Co, Inc. reported sales.", "Tesk Holdings Inc")
     assert mentions_in("Tesk Holdings raised its outlook.", "Tesk Holdings Inc")
+
+
+def test_time_expressions_are_not_names() -> None:
+    assert question_mentions(
+        "Which firm had the higher margin among Orlin Foods, Inc. and Vastra Group in 2024-q2?"
+    ) == ["Orlin Foods, Inc", "Vastra Group"]
+    assert question_mentions("What did Orlin Foods report in Q3 2024?") == ["Orlin Foods"]
+    assert question_mentions("What happened at Kellmart on 3 May 2021?") == ["Kellmart"]
+    assert question_mentions("Who coached Brindle Rovers from 2003 to 2005?") == ["Brindle Rovers"]
+
+
+def test_a_span_without_letters_is_no_name_but_a_numbered_name_stays() -> None:
+    assert question_mentions("Did Odile Varn score 2 goals?") == ["Odile Varn"]
+    assert question_mentions("Who flew on Skylark 7 to the station?") == ["Skylark 7"]
