@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
 from app.core.errors import InvalidInput
 from graph.content_time import span_label, split_window
-from graph.timeparse import TimeSpan, find_time_mentions, parse_question_scope
+from graph.timeparse import (
+    QuestionScope,
+    TimeMention,
+    TimeSpan,
+    find_time_mentions,
+    parse_question_scope,
+)
 
 
 @dataclass(frozen=True)
@@ -68,9 +75,7 @@ def resolve_scope(
     if start is not None and end is not None and start >= end:
         raise InvalidInput("start must be before end")
     if as_of is not None or start is not None or end is not None:
-        parsed = parse_question_scope(
-            question, as_of or now, fiscal_year_start_month=fiscal_year_start_month
-        )
+        parsed = _parse(question, as_of or now, fiscal_year_start_month)
         # Explicit parameters win; the parsed window still narrows valid time if none was given.
         reference = as_of or now
         if start is None and end is None and parsed.kind not in ("none", "as_of"):
@@ -83,13 +88,13 @@ def resolve_scope(
         plain = parsed.question if parsed.kind == "as_of" else question
         periods = asked_periods(plain, start, end, reference, fiscal_year_start_month)
         return TimeScope(as_of, start, end, "explicit", None, question, periods)
-    parsed = parse_question_scope(question, now, fiscal_year_start_month=fiscal_year_start_month)
+    parsed = _parse(question, now, fiscal_year_start_month)
     if parsed.kind == "none":
         return TimeScope(None, None, None, "none", None, question)
     start, end, expression, rest = parsed.start, parsed.end, parsed.expression, parsed.question
     if parsed.kind == "as_of":
         # Both clocks: "as of 2022-08-31, who was chair in 2019?" keeps 2019 as valid time.
-        inner = parse_question_scope(rest, now, fiscal_year_start_month=fiscal_year_start_month)
+        inner = _parse(rest, now, fiscal_year_start_month)
         if inner.kind not in ("none", "as_of"):
             start, end, rest = inner.start, inner.end, inner.question
             expression = f"{expression}; {inner.expression}"
@@ -115,9 +120,8 @@ def asked_periods(
     each = split_window(question, start, end, now)
     if each:
         return tuple(each)
-    named = {
-        m.span: None for m in find_time_mentions(question, now, fiscal_year_start_month=fiscal)
-    }
+    mentions = _asked(question, find_time_mentions(question, now, fiscal_year_start_month=fiscal))
+    named = dict.fromkeys(_joined_ranges(question, mentions))
     return tuple(named) if len(named) > 1 else ()
 
 
@@ -128,3 +132,95 @@ def _cover(
     if start is None or end is None or not periods:
         return start, end
     return min(start, *(p.start for p in periods)), max(end, *(p.end for p in periods))
+
+
+# --------------------------------------------------------------------------- question reading
+
+#: Words that join two time expressions into one continuous range ("from 2003 to 2005",
+#: "2003-2005", "May until July"); "and" does only after "between" ("between 2003 and 2005"),
+#: since "in 2019 and 2021" names two periods.
+_RANGE_JOINERS = frozenset({"to", "until", "till", "through", "thru", "-", "–", "—"})
+_BETWEEN = re.compile(r"\bbetween\s*$", re.IGNORECASE)
+
+#: A relative clause opening before a time expression: "the man who was born on 2 March 1911",
+#: "the club, which was founded in 1899". Its time describes whom or what the question is
+#: about; it is not the period asked. "Which"/"who" opening the question, or after a
+#: preposition ("in which year"), asks rather than describes, so they do not count.
+_RELATIVE = re.compile(r"(?<=\w)[\s,]+(?:who|whom|whose|which|that)\s+(?P<clause>[^,;?]*)$", re.I)
+_NOT_BEFORE_RELATIVE = frozenset(
+    {"in", "on", "at", "of", "for", "from", "to", "by", "with", "during", "since", "until"}
+)
+_PLACEHOLDER = "\u2063"  # INVISIBLE SEPARATOR: no time rule matches it
+
+
+def _describes(question: str, mention: TimeMention, mentions: list[TimeMention]) -> bool:
+    """True when ``mention`` sits in a relative clause describing a noun.
+
+    Examples: "The man who was born on 2 March 1911 held what post from 1939 to 1941?" (the
+    birth date describes the man); "Which team did the player, who debuted in 1998, join in
+    2003?" (1998 describes the player). Not: "Which team did she join in 2003?", nor the
+    "1939" of "The man who was born in 1911 held what post in 1939?": a clause ends with its
+    first time expression.
+    """
+    head = question[: mention.start_char]
+    found = _RELATIVE.search(head)
+    if found is None or any(found.start() < m.start_char < mention.start_char for m in mentions):
+        return False
+    before = head[: found.start()].split()
+    return bool(before) and before[-1].casefold() not in _NOT_BEFORE_RELATIVE
+
+
+def _asked(question: str, mentions: list[TimeMention]) -> list[TimeMention]:
+    """The mentions that ask for a period: all of them, less those describing someone,
+    unless that would leave none."""
+    asked = [m for m in mentions if not _describes(question, m, mentions)]
+    return asked or mentions
+
+
+def _parse(question: str, now: datetime, fiscal: int) -> QuestionScope:
+    """`parse_question_scope` over the mentions that ask (see `_describes`).
+
+    A describing time is hidden from the parser, so the window is the period asked, and put
+    back in the question's remaining text, since it still helps find whom the question is
+    about ("born on 2 March 1911").
+    """
+    mentions = find_time_mentions(question, now, fiscal_year_start_month=fiscal)
+    hidden = [m for m in mentions if m not in _asked(question, mentions)]
+    if not hidden:
+        return parse_question_scope(question, now, fiscal_year_start_month=fiscal)
+    masked = question
+    for m in hidden:
+        masked = masked[: m.start_char] + _PLACEHOLDER * len(m.text) + masked[m.end_char :]
+    parsed = parse_question_scope(masked, now, fiscal_year_start_month=fiscal)
+    rest = parsed.question
+    for m in hidden:  # in order: each placeholder run is the next hidden mention
+        run = _PLACEHOLDER * len(m.text)
+        rest = rest.replace(run, m.text, 1)
+    return QuestionScope(
+        parsed.kind, parsed.start, parsed.end, parsed.as_of, parsed.expression, rest
+    )
+
+
+def _joined_ranges(question: str, mentions: list[TimeMention]) -> list[TimeSpan]:
+    """The periods the mentions name, a continuous range counting as one.
+
+    Examples: "from 2003 to 2005" is one period (2003 through 2005), not the two years at its
+    ends; "in 2019 and 2021" is two; "between March and May 2020" is one.
+    """
+    spans: list[TimeSpan] = []
+    joined = False
+    for i, m in enumerate(mentions):
+        if joined:
+            previous = spans[-1]
+            if m.span.end > previous.start:
+                end = max(previous.end, m.span.end)
+                spans[-1] = TimeSpan(previous.start, end, previous.granularity)
+            joined = False
+            continue
+        spans.append(m.span)
+        if i + 1 < len(mentions):
+            gap = question[m.end_char : mentions[i + 1].start_char].strip().casefold()
+            joined = gap in _RANGE_JOINERS or (
+                gap == "and" and bool(_BETWEEN.search(question[: m.start_char]))
+            )
+    return spans
