@@ -156,6 +156,24 @@ def acronym(name: str) -> str | None:
     return "".join(w[0] for w in words).upper()
 
 
+#: What qualifies an organisation's name without naming it: a web domain ("Kellmart.com" is
+#: Kellmart) and a dotted initialism after the name's first word, a country or region
+#: ("Brindle Shoes U.K., Ltd." is Brindle Shoes). Legal forms are left out by `name_tokens`.
+_DOMAIN = re.compile(r"(?<=\w)\.(?:com|net|org|io)\b", re.IGNORECASE)
+_QUALIFIER = re.compile(r"(?<=\s)(?:[A-Z]\.){2,}")
+
+
+@lru_cache(maxsize=4096)
+def core_tokens(mention: str) -> frozenset[str]:
+    """The words a passage must share with a name to speak of it (see `_DOMAIN`, `_QUALIFIER`).
+
+    Example: "Kellmart.com" → {"kellmart"}; "Brindle Shoes U.K., Ltd." → {"brindle",
+    "shoes"}; "Charles Q. Brown" keeps every word (one initial qualifies nothing).
+    """
+    core = name_tokens(_QUALIFIER.sub(" ", _DOMAIN.sub("", mention)))
+    return core or name_tokens(mention)
+
+
 def mentions_in(passage: str, mention: str, *, threshold: float = 0.6) -> bool:
     """Whether a passage speaks of a name: most of its content words appear.
 
@@ -165,7 +183,7 @@ def mentions_in(passage: str, mention: str, *, threshold: float = 0.6) -> bool:
     in "the shipping group" does not stand for "Tarrow Mining Group", and not as part of
     another person's name ("Simon Kowalczyk", "Kowalczyk Dietze" are someone else).
     """
-    toks = name_tokens(mention)
+    toks = core_tokens(mention)
     if not toks:
         return False
     passage_tokens = name_tokens(passage)

@@ -77,3 +77,9 @@ def test_time_expressions_are_not_names() -> None:
 def test_a_span_without_letters_is_no_name_but_a_numbered_name_stays() -> None:
     assert question_mentions("Did Odile Varn score 2 goals?") == ["Odile Varn"]
     assert question_mentions("Who flew on Skylark 7 to the station?") == ["Skylark 7"]
+
+
+def test_a_web_domain_or_a_country_initialism_qualifies_a_name_without_naming_it() -> None:
+    assert mentions_in("Kellmart grew its grocery sales by 4%.", "Kellmart.com")
+    assert mentions_in("Brindle Shoes opened forty stores.", "Brindle Shoes U.K., Ltd.")
+    assert not mentions_in("The shoes sold well in the U.K.", "Brindle Shoes U.K., Ltd.")
