@@ -181,8 +181,9 @@ class ChunkRetriever:
         where: Where,
         cut: float | None,
         depth: int,
-    ) -> tuple[list[list[Hit]], list[int]]:
-        """Every ranked list, in one engine call; the indexes of lists whose best hit is kept."""
+    ) -> tuple[list[list[Hit]], list[list[int]]]:
+        """Every ranked list, in one engine call, and the reserved groups: for each entity and
+        each period asked, the indexes of the lists whose best hits are kept for it."""
         chunks = self._chunks
         lexical = self._lexical
         requests: list[Search | None] = [
@@ -198,7 +199,7 @@ class ChunkRetriever:
             for name in mentions:
                 requests.append(chunks.lexical(lexical.query(name), where, ENTITY_DOCS * 4))
         found = chunks.search(requests)  # one engine call, shared with other queries
-        reserved: list[int] = []
+        reserved: list[list[int]] = []
         more: list[Search | None] = []
         rest = lexical.query(_without(question, mentions) if several else question)
         entity_docs: list[list[str]] = []
@@ -212,7 +213,7 @@ class ChunkRetriever:
         for docs in entity_docs:
             if docs:
                 ew = replace(where, must=(*where.must, Match("doc_id", any=tuple(docs))))
-                reserved.extend((len(found) + len(more), len(found) + len(more) + 1))
+                reserved.append([len(found) + len(more), len(found) + len(more) + 1])
                 more.extend(
                     (chunks.lexical(rest, ew, depth), chunks.dense(query_vector, ew, depth))
                 )
@@ -221,7 +222,7 @@ class ChunkRetriever:
             pw = self._period_where(tenant, period, cut)
             if every:
                 pw = replace(pw, must=(*pw.must, Match("doc_id", any=every)))
-            reserved.append(len(found) + len(more))
+            reserved.append([len(found) + len(more)])
             more.append(chunks.dense(query_vector, pw, depth))
         if more:
             found = found + chunks.search(more)
@@ -240,7 +241,7 @@ class ChunkRetriever:
         self,
         tenant: str,
         ranked_lists: list[list[Hit]],
-        reserved: list[int],
+        reserved: list[list[int]],
         scope: TimeScope,
         top_k: int,
         cap: int,
@@ -278,15 +279,26 @@ class ChunkRetriever:
 
         # Evidence about the period asked comes before evidence that only overlaps it.
         order = sorted(live.values(), key=rank_key)
-        # Each reserved list's best visible chunk first (best of them first), then the rest;
-        # within a list, a chunk about the period asked beats a higher-ranked one that is not.
+        # Reserved places, in rounds: first the best chunk of every entity and period asked
+        # (so five companies all show in a top ten), then the best of each group's other
+        # lists; within a list, a chunk about the period asked beats a higher-ranked one that
+        # is not. Each round is ordered best first; the rest of the ranking follows.
         first: dict[str, Hit] = {}
-        for index in reserved:
-            shown = [h for h in ranked_lists[index][:RESERVED_DEPTH] if h.id in live]
-            best = min(shown, key=lambda h: not about[h.id], default=None)
-            if best is not None:
-                first.setdefault(best.id, best)
-        ahead = sorted(first.values(), key=rank_key)
+        rounds: list[list[Hit]] = []
+        for group in reserved:
+            bests = []
+            for index in group:
+                shown = [h for h in ranked_lists[index][:RESERVED_DEPTH] if h.id in live]
+                best = min(shown, key=lambda h: not about[h.id], default=None)
+                if best is not None:
+                    bests.append(best)
+            bests.sort(key=rank_key)
+            for depth, hit in enumerate(h for h in bests if h.id not in first):
+                if depth >= len(rounds):
+                    rounds.append([])
+                rounds[depth].append(hit)
+                first[hit.id] = hit
+        ahead = [h for picks in rounds for h in sorted(picks, key=rank_key)]
         out: list[Evidence] = []
         per_doc: dict[str, int] = {}
         for h in [*ahead, *(h for h in order if h.id not in first)]:
