@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from itertools import zip_longest
 from typing import Any
 
 import numpy as np
@@ -283,21 +284,32 @@ class ChunkRetriever:
         # (so five companies all show in a top ten), then the best of each group's other
         # lists; within a list, a chunk about the period asked beats a higher-ranked one that
         # is not. Each round is ordered best first; the rest of the ranking follows.
+        # A group's candidates: its lists' visible hits, about-the-period first, the lists
+        # interleaved; a group whose best is another group's pick takes its next (a company's
+        # transcript that names a partner must not cost that partner its place).
+        candidates: list[list[Hit]] = []
+        for group in reserved:
+            shown = [
+                sorted(
+                    (h for h in ranked_lists[index][:RESERVED_DEPTH] if h.id in live),
+                    key=lambda h: not about[h.id],
+                )
+                for index in group
+            ]
+            merged = [h for tier in zip_longest(*shown) for h in tier if h is not None]
+            candidates.append(list({h.id: h for h in merged}.values()))
         first: dict[str, Hit] = {}
         rounds: list[list[Hit]] = []
-        for group in reserved:
-            bests = []
-            for index in group:
-                shown = [h for h in ranked_lists[index][:RESERVED_DEPTH] if h.id in live]
-                best = min(shown, key=lambda h: not about[h.id], default=None)
-                if best is not None:
-                    bests.append(best)
-            bests.sort(key=rank_key)
-            for depth, hit in enumerate(h for h in bests if h.id not in first):
-                if depth >= len(rounds):
-                    rounds.append([])
-                rounds[depth].append(hit)
-                first[hit.id] = hit
+        for depth in range(max((len(g) for g in reserved), default=0)):
+            picks: list[Hit] = []
+            for group, cands in zip(reserved, candidates, strict=True):
+                if depth >= len(group):
+                    continue
+                pick = next((h for h in cands if h.id not in first), None)
+                if pick is not None:
+                    first[pick.id] = pick
+                    picks.append(pick)
+            rounds.append(picks)
         ahead = [h for picks in rounds for h in sorted(picks, key=rank_key)]
         out: list[Evidence] = []
         per_doc: dict[str, int] = {}
