@@ -168,6 +168,10 @@ def evidence_answer(
         return None
     if not yes_no and asked is not None and asked.labels and _annotated(evidence):
         return typed_answer(asked, evidence, window=window)
+    if not yes_no and asked is not None and _asked_window(window) and _annotated(evidence):
+        in_scope = sentence_in_scope(asked, evidence, window)
+        if in_scope is not None:
+            return in_scope
     found = _newest_about(question, mentions[0], evidence, yes_no=yes_no) if mentions else None
     if found is None:
         if yes_no and mentions:
@@ -206,19 +210,27 @@ _CHANGE_CUE = re.compile(
 )
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 #: How much each reason weighs in a candidate's score; chosen to order reasons, not fitted:
-#: naming the question's entity in the same sentence counts most, then the relation asked,
-#: then agreement with the time asked, then closeness, label order, rank and recency.
+#: naming the question's entity in the same sentence and agreeing with the time asked count
+#: most (a question that names a period is about that period), then the relation asked, then
+#: closeness, label order, rank and recency.
 _W_ABOUT = 2.0
 _W_ABOUT_DOC = 0.5
 _W_RELATION = 1.5
-_W_TIME = 1.5
+_W_TIME = 2.0
 _W_CHANGE = 1.2
 _W_DISTANCE = 0.04
 _W_LABEL = 0.3
 _W_RANK = 0.05
 _W_RECENCY = 0.3
 _W_RECENCY_NOW = 1.0
+_W_OFF_LABEL = 0.6
 I_DONT_KNOW = "I don't know"
+
+#: Labels of proper names. The small model confuses them with one another on unfamiliar
+#: names ("Fenmore Rovers" tagged a product, "Dalby" a person), so when the question asks for
+#: a name, a name of another of these labels is still a candidate, scored `_W_OFF_LABEL` lower
+#: than one of a label asked.
+NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART"})
 
 
 def _annotated(evidence: Sequence[Passage]) -> bool:
@@ -308,17 +320,25 @@ def typed_answer(
     """
     groups = [frozenset(_stem(w) for w in group) for group in asked.relation_groups()]
     own_stems = frozenset().union(*groups)
+    # A nationality or group word in the question ("the Italian show") describes the topic;
+    # it does not name it, so a sentence is not about the topic for saying it.
+    topic = tuple(m for m in asked.mentions if label_of(m, evidence) != "NORP")
+    asked = replace(asked, mentions=topic or asked.mentions)
     stamps = [e.published_at.timestamp() for e in evidence]
     lo, hi = min(stamps), max(stamps)
     w_recency = _W_RECENCY_NOW if asked.present and not window else _W_RECENCY
     known = _names(evidence, asked.labels)
+    allowed = set(asked.labels)
+    if allowed <= NAME_LABELS:
+        allowed |= NAME_LABELS
     best: _Candidate | None = None
+    by_sentence: dict[tuple[int, int], list[_Candidate]] = {}
     for strict in (True, False):  # the relation words asked first, then the entity alone
         if best is not None:
             break
         for rank, passage in enumerate(evidence):
             text = passage.text
-            entities = [s for s in _spans(passage, known) if s[2] in asked.labels]
+            entities = [s for s in _spans(passage, known) if s[2] in allowed]
             if not entities:
                 continue
             doc_about = _about(text, asked.mentions)
@@ -328,7 +348,7 @@ def typed_answer(
                 if not spans:
                     continue
                 sentence = text[start:end]
-                about = _about(sentence, asked.mentions)
+                about = _about_or_pronoun(sentence, asked.mentions, doc_about)
                 tokens = [(m.start() + start, m.group(0)) for m in _TOKEN.finditer(sentence)]
                 anchors = [
                     pos
@@ -351,15 +371,33 @@ def typed_answer(
                     _W_ABOUT * about
                     + _W_ABOUT_DOC * doc_about
                     + _W_RELATION * relation
-                    + _W_TIME * _time_fit(sentence, passage.published_at, window)
                     - _W_RANK * rank
                     + w_recency * recency
                 )
+                periods = _periods(sentence, passage.published_at) if window else []
+                rivals = [
+                    (s - start, e - start)
+                    for s, e, _ in spans
+                    if not asked.is_own(_clean(text[s:e]))
+                ]
                 for s, e, label in spans:
                     span = _clean(text[s:e])
                     if not span or asked.is_own(span):
                         continue
-                    score = base + _W_LABEL * (1 - asked.labels.index(label) / len(asked.labels))
+                    others = [r for r in rivals if r != (s - start, e - start)]
+                    score = base + _W_TIME * _span_time_fit(
+                        periods,
+                        s - start,
+                        e - start,
+                        passage.published_at,
+                        window,
+                        others,
+                        sentence,
+                    )
+                    if label in asked.labels:
+                        score += _W_LABEL * (1 - asked.labels.index(label) / len(asked.labels))
+                    else:
+                        score -= _W_OFF_LABEL
                     if anchors:
                         anchor = min(anchors, key=lambda a: abs(a - s))
                         between = text[anchor:s] if anchor < s else text[e:anchor]
@@ -368,16 +406,94 @@ def typed_answer(
                             score -= _W_CHANGE
                     if _changed_near(text, s, e, start, end):
                         score -= _W_CHANGE
+                    found = _Candidate(score, span, label, sentence, passage)
+                    by_sentence.setdefault((id(passage), start), []).append(found)
                     if best is None or score > best.score:
-                        best = _Candidate(score, span, label, sentence, passage)
+                        best = found
     if best is None:
         return _unknown(asked, evidence)
-    answer = _date_answer(best.span, best.passage.published_at) if best.label == "DATE" else None
-    answer = answer or best.span
     support = _support(best.passage, best.sentence)
     cite = f" [{support.document_id}]" if support.document_id else ""
+    if _unsure(best, by_sentence, asked):
+        statement = f"{best.sentence} (reported {_day(best.passage.published_at)}){cite}"
+        return Decision(best.sentence, best.passage.published_at, support, None, statement)
+    answer = _date_answer(best.span, best.passage.published_at) if best.label == "DATE" else None
+    answer = answer or best.span
     statement = f"{answer} (reported {_day(best.passage.published_at)}){cite}"
     return Decision(answer, best.passage.published_at, support, best.label, statement)
+
+
+def sentence_in_scope(
+    asked: Question,
+    evidence: Sequence[Passage],
+    window: tuple[datetime | None, datetime | None] | None,
+) -> Decision | None:
+    """The sentence that best answers a question no rule types, within the window asked.
+
+    A question asking for a role, a title or a kind ("what position did X hold from 1990 to
+    1994?") has no entity label to look for, so its answer is a sentence: the one naming the
+    question's entities (or in a passage that does), saying its relation words and stating a
+    time that fits the window (`_time_fit`), scored as `typed_answer` scores a candidate's
+    sentence. None when no sentence is about the question's entities.
+    """
+    groups = [frozenset(_stem(w) for w in group) for group in asked.relation_groups()]
+    topic = tuple(m for m in asked.mentions if label_of(m, evidence) != "NORP") or asked.mentions
+    best: tuple[float, str, Passage] | None = None
+    for rank, passage in enumerate(evidence):
+        text = passage.text
+        doc_about = _about(text, topic)
+        if topic and doc_about == 0:
+            continue
+        for start, end in getattr(passage, "sentences", ()):
+            sentence = text[start:end]
+            about = _about_or_pronoun(sentence, topic, doc_about)
+            said = {_stem(t) for t in _TOKEN.findall(sentence)}
+            relation = sum(1 for g in groups if _matches(g, said)) / len(groups) if groups else 0.0
+            if about == 0 and relation == 0:
+                continue
+            score = (
+                _W_ABOUT * about
+                + _W_ABOUT_DOC * doc_about
+                + _W_RELATION * relation
+                + _W_TIME * _time_fit(sentence, passage.published_at, window)
+                - _W_RANK * rank
+            )
+            if best is None or score > best[0]:
+                best = (score, sentence, passage)
+    if best is None:
+        return None
+    _, sentence, passage = best
+    return Decision(sentence, passage.published_at, _support(passage, sentence))
+
+
+#: How far ahead of every other name in its sentence a span must score to be given alone.
+_W_SURE = _W_CHANGE
+
+
+def _unsure(
+    best: _Candidate, by_sentence: dict[tuple[int, int], list[_Candidate]], asked: Question
+) -> bool:
+    """Whether the reader cannot tell the span from the sentence's other names.
+
+    Unsure when the span's label is not one asked (the model called it something else), or
+    another name of a label asked, in the same sentence, scores within `_W_SURE` of it ("A
+    left B for C"): the
+    sentence, which holds the answer, is then given rather than a span that may be the
+    wrong one of its names.
+    """
+    if best.label not in asked.labels:
+        return True
+    for found in by_sentence.values():
+        if not found or found[0].sentence is not best.sentence:
+            continue
+        key = best.span.casefold()
+        for other in found:
+            name = other.span.casefold()
+            if name in key or key in name or other.label not in asked.labels:
+                continue
+            if other.score > best.score - _W_SURE:
+                return True
+    return False
 
 
 #: Tokens either side of a candidate within which a change word puts it on the ended side
@@ -445,29 +561,199 @@ def _about(text: str, mentions: Sequence[str]) -> float:
     return sum(1 for m in mentions if mentions_in(text, m)) / len(mentions)
 
 
+#: Third-person pronouns: in a passage about the question's entity, a sentence saying "she"
+#: or "it" most likely goes on about it ("Orla Fenn joined the trust in 2004. She chaired it
+#: from 2009.").
+_PRONOUN = re.compile(r"\b(?:he|she|his|her|him|they|their|it|its)\b", re.IGNORECASE)
+
+
+def _about_or_pronoun(sentence: str, mentions: Sequence[str], doc_about: float) -> float:
+    """`_about` of a sentence, or its passage's when the sentence refers back by pronoun."""
+    about = _about(sentence, mentions)
+    if about < doc_about and _PRONOUN.search(sentence):
+        return doc_about
+    return about
+
+
 def _clean(span: str) -> str:
     """An entity span as an answer: no leading article, no possessive ending."""
     span = re.sub(r"^(?:the|The)\s+", "", span.strip())
     return re.sub(r"['’]s$", "", span).strip(" ,.;:")
 
 
+@dataclass(frozen=True)
+class RangeRule:
+    """Two time mentions that together state one period ("2004–2011", "from 1998 to 2003").
+
+    `find_time_mentions` finds each end of a range as its own mention; a reader asking
+    whether something held in a window needs the period between them.
+
+    Attributes:
+        name: For reading and tests.
+        between: Must match the whole text between the two mentions.
+        before: If set, must match the text just before the first mention ("between").
+        examples: Invented sentences holding such a range, for tests.
+    """
+
+    name: str
+    between: re.Pattern[str]
+    before: re.Pattern[str] | None
+    examples: tuple[str, ...]
+
+
+RANGE_RULES: tuple[RangeRule, ...] = (
+    RangeRule(
+        "dash",
+        re.compile(r"\s*[-–—]\s*"),
+        None,
+        ("Orla Fenn chaired the Pellan Trust (2004–2011).",),
+    ),
+    RangeRule(
+        "to-until",
+        re.compile(r"\s+(?:to|until|till|through|thru)\s+", re.IGNORECASE),
+        None,
+        ("Ilse Varn coached Dunmore Athletic from 1998 to 2003.",),
+    ),
+    RangeRule(
+        "between-and",
+        re.compile(r"\s+and\s+", re.IGNORECASE),
+        re.compile(r"\bbetween\s+$", re.IGNORECASE),
+        ("The Porto plant was built between 1957 and 1961.",),
+    ),
+)
+
+#: A life's dates, not a period something held in: "born in 1960", "(born 3 May 1960)", and
+#: full dates in brackets right after a name, "Orla Fenn (3 May 1901 – 9 June 1976)" (years
+#: alone there, "(2004–2011)", are as often a term of office, so they stay).
+_BORN = re.compile(r"\bborn\s+(?:on\s+|in\s+)?$")
+_AFTER_NAME = re.compile(r"\b[A-Z][\w'’.-]*\s*\((?:[^()]*;\s*)?$")
+
+#: A season written with a two-digit second year, "the 2008–09 season": July of the first
+#: year to July of the second (the time parser reads only "2008").
+_SEASON = re.compile(r"\b(?P<y>\d{4})\s*[-–/]\s*(?P<z>\d{2})\b(?!\d)")
+
+#: "since 2015": a period from the mention to the report's own date.
+_SINCE = re.compile(r"\bsince\s+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Period:
+    start_char: int
+    end_char: int
+    start: datetime
+    end: datetime
+    closed: bool  # both ends stated (a range), not one moment
+
+
+def _periods(sentence: str, published: datetime) -> list[_Period]:
+    """The periods a sentence states, with `RANGE_RULES` joining a range's two ends and
+    "since X" running to the report's date."""
+    found = find_time_mentions(sentence, published)
+    out: list[_Period] = []
+    i = 0
+    while i < len(found):
+        lead = sentence[max(0, found[i].start_char - 40) : found[i].start_char]
+        if _BORN.search(lead) or (_AFTER_NAME.search(lead) and found[i].span.granularity == "day"):
+            i += 2 if i + 1 < len(found) and found[i + 1].start_char - found[i].end_char < 4 else 1
+            continue
+        m = found[i]
+        if i + 1 < len(found):
+            n = found[i + 1]
+            gap = sentence[m.end_char : n.start_char]
+            lead = sentence[max(0, m.start_char - 12) : m.start_char]
+            if (
+                any(
+                    r.between.fullmatch(gap) and (r.before is None or r.before.search(lead))
+                    for r in RANGE_RULES
+                )
+                and m.span.start <= n.span.start
+            ):
+                out.append(_Period(m.start_char, n.end_char, m.span.start, n.span.end, True))
+                i += 2
+                continue
+        lead = sentence[max(0, m.start_char - 8) : m.start_char]
+        if _SINCE.search(lead) and published > m.span.start:
+            out.append(_Period(m.start_char, m.end_char, m.span.start, published, True))
+        else:
+            out.append(_Period(m.start_char, m.end_char, m.span.start, m.span.end, False))
+        i += 1
+    for season in _SEASON.finditer(sentence):
+        year, second = int(season.group("y")), int(season.group("z"))
+        if (year + 1) % 100 != second:
+            continue
+        out = [p for p in out if not (season.start() <= p.start_char < season.end())]
+        tz = published.tzinfo
+        s0, s1 = datetime(year, 7, 1, tzinfo=tz), datetime(year + 1, 7, 1, tzinfo=tz)
+        out.append(_Period(season.start(), season.end(), s0, s1, True))
+    return sorted(out, key=lambda p: p.start_char)
+
+
+def _window_fit(period: _Period, window: tuple[datetime | None, datetime | None]) -> float:
+    """How well a stated period fits the window asked: from 0.5 (overlaps it) to 1 (covers
+    it); -1 when it lies after the window, or is a range that ended before it; 0 for a
+    moment before it (a start, "joined in 2018", can still hold in it)."""
+    w0, w1 = window
+    if (w1 is None or period.start < w1) and (w0 is None or period.end > w0):
+        if w0 is None or w1 is None or w1 <= w0:
+            return 1.0
+        covered = min(period.end, w1) - max(period.start, w0)
+        return 0.5 + 0.5 * min(1.0, covered / (w1 - w0))
+    if w1 is not None and period.start >= w1:
+        return -1.0
+    return -1.0 if period.closed else 0.0
+
+
+def _asked_window(
+    window: tuple[datetime | None, datetime | None] | None,
+) -> tuple[datetime | None, datetime | None] | None:
+    if window is None or (window[0] is None and window[1] is None):
+        return None
+    return window
+
+
+#: Punctuation that ends a clause: a period is owned by a name in its own clause first.
+_CLAUSE_BREAK = re.compile(r"[,;:()—]")
+
+
+def _gap(p: _Period, s: int, e: int, sentence: str = "") -> int:
+    """Characters between a period and a span, plus the sentence's length when a clause
+    break stands between them ("1,450 robots in 2022, up from 980": 2022 is 1,450's)."""
+    a, b = (e, p.start_char) if p.start_char >= e else (p.end_char, s)
+    return max(0, b - a) + (len(sentence) if _CLAUSE_BREAK.search(sentence[a:b]) else 0)
+
+
+def _span_time_fit(
+    periods: Sequence[_Period],
+    s: int,
+    e: int,
+    published: datetime,
+    window: tuple[datetime | None, datetime | None] | None,
+    others: Sequence[tuple[int, int]] = (),
+    sentence: str = "",
+) -> float:
+    """The window fit (`_window_fit`) of the periods a candidate at ``s:e`` of its sentence
+    owns: each period belongs to the candidate nearest it (``others`` are the sentence's
+    other candidates), so in "A (1990–1994), B (1994–1999)" each name has its own years and
+    in "after A, she spent 2001–2004 at B" the years are B's. A candidate owning none gets 0;
+    a sentence stating no time is dated by its publication (news reports what is new)."""
+    asked = _asked_window(window)
+    if asked is None:
+        return 0.0
+    if not periods:
+        return _window_fit(_Period(0, 0, published, published, False), asked)
+    owned = [p for p in periods if all(_gap(p, s, e) <= _gap(p, os, oe) for os, oe in others)]
+    return max((_window_fit(p, asked) for p in owned), default=0.0)
+
+
 def _time_fit(
     sentence: str, published: datetime, window: tuple[datetime | None, datetime | None] | None
 ) -> float:
-    """+1 when the sentence states a time inside the window, -1 when it states only times
-    after it, 0 otherwise (only earlier ones, or no window asked); a sentence stating no time
-    is dated by its publication."""
-    if window is None or (window[0] is None and window[1] is None):
+    """The best window fit of any period the sentence states (its publication when none)."""
+    asked = _asked_window(window)
+    if asked is None:
         return 0.0
-    # A sentence that states no time reports something of its publication day (news).
-    times = [(m.span.start, m.span.end) for m in find_time_mentions(sentence, published)]
-    times = times or [(published, published)]
-    start, end = window
-    if any((end is None or t0 < end) and (start is None or t1 > start) for t0, t1 in times):
-        return 1.0
-    if end is not None and all(t0 >= end for t0, _ in times):
-        return -1.0  # it happened after the period asked
-    return 0.0  # before the period: a start ("appointed in 2018") can still hold in it
+    periods = _periods(sentence, published) or [_Period(0, 0, published, published, False)]
+    return max(_window_fit(p, asked) for p in periods)
 
 
 def _date_answer(span: str, published: datetime) -> str | None:

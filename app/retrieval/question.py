@@ -121,6 +121,45 @@ WH_RULES: tuple[WhRule, ...] = (
 )
 
 
+#: The question word inside the question rather than at its start ("Ilse Varn played for
+#: which club?", "The shelter was opened by whom?"): tried, in order, when no `WH_RULES`
+#: entry matches the opening. The noun phrase after the *last* "which"/"what" is read, since
+#: an earlier one may open a subordinate clause; "who"/"where"/"when" count only at the end,
+#: where a relative pronoun ("the coach who left") cannot stand.
+IN_SITU_RULES: tuple[WhRule, ...] = (
+    _wh(
+        "in-situ-which-what",
+        r".*\b(?:which|what)\s+(?P<rest>.+)",
+        (),
+        "Ilse Varn played for which club in 2021?",
+        "The Porto plant was sold to what company?",
+    ),
+    _wh(
+        "in-situ-who",
+        r".*\b(?:who|whom)\s*[?.!]*\s*$",
+        PERSON_OR_ORG,
+        "The Pellan Trust was directed by whom?",
+        "The chair of Corvel Bank was who?",
+    ),
+    _wh(
+        "in-situ-where",
+        r".*\bwhere\s*[?.!]*\s*$",
+        PLACE,
+        "The Halvard Robotics plant was built where?",
+    ),
+    _wh(
+        "in-situ-when",
+        r".*\bwhen\s*[?.!]*\s*$",
+        ("DATE", "TIME"),
+        "Ilse Varn was appointed head coach when?",
+    ),
+)
+
+#: "Who is the chair of …", "Who was the employer of …": the noun after "who is the" says
+#: what the answer is (a person for "chair", an organisation for "employer").
+_WHO_IS_THE = re.compile(r"(?:who|whom)\s+(?:is|was|are|were)\s+(?:the\s+)?(?P<rest>.+)", re.I)
+
+
 @dataclass(frozen=True)
 class HeadNouns:
     """Nouns naming one kind of answer ("which team" is asking for an organisation).
@@ -151,7 +190,10 @@ HEAD_NOUNS: tuple[HeadNouns, ...] = (
         employer organisation organization group university college school league agency
         brand manufacturer maker retailer airline publisher newspaper broadcaster studio
         startup business rival competitor subsidiary network operator supplier carrier
-        council ministry department institution association union""",
+        council ministry department institution association union squad faction label
+        channel regiment army navy institute academy magazine journal orchestra band
+        government parliament legislature court railway railroad developer builder producer
+        division""",
         "Which club did Ilse Varn coach in 2021?",
         "Which company bought Halvard Robotics?",
         "For which bank did Tobias Renn work before 2020?",
@@ -163,7 +205,12 @@ HEAD_NOUNS: tuple[HeadNouns, ...] = (
         chairperson president founder cofounder minister striker goalkeeper midfielder defender
         captain candidate author scientist engineer officer leader chief ceo cfo cto head
         successor predecessor spokesperson spokesman spokeswoman trustee treasurer secretary
-        governor mayor judge architect designer researcher partner""",
+        governor mayor judge architect designer researcher partner aristocrat noble nobleman
+        monarch king queen emperor empress ruler commander general admiral host presenter
+        editor conductor principal rector dean chancellor provost headmaster superintendent
+        bishop pastor priest abbot commissioner ambassador senator representative deputy
+        premier husband wife spouse child son daughter father mother brother sister parent
+        heir occupant resident teammate member holder incumbent""",
         "Which coach did Dunmore Athletic appoint in 2023?",
         "What was the name of the charity's director?",
     ),
@@ -177,7 +224,9 @@ HEAD_NOUNS: tuple[HeadNouns, ...] = (
         "place",
         ("GPE", "LOC", "FAC"),
         """city town country state region capital nation village county province place
-        location headquarters""",
+        location headquarters county municipality district territory suburb island continent
+        kingdom empire colony republic neighbourhood neighborhood locality settlement
+        prefecture parish borough destination terminus""",
         "What city is Corvel Bank based in?",
         "In which country did Halvard Robotics open a factory?",
     ),
@@ -185,7 +234,7 @@ HEAD_NOUNS: tuple[HeadNouns, ...] = (
         "facility",
         ("FAC", "GPE", "LOC", "ORG"),
         """stadium ground arena venue airport factory plant building hospital museum port site
-        office shelter warehouse campus""",
+        office shelter warehouse campus station prison""",
         "Which stadium does Dunmore Athletic play at?",
     ),
     _nouns(
@@ -459,26 +508,65 @@ def read_question(text: str, mentions: list[str] | None = None) -> Question:
     Returns:
         The reading; ``labels`` empty when no rule gives a type (the answer is then a sentence).
     """
-    names = tuple(mentions if mentions is not None else question_mentions(text))
+    names = tuple(
+        _topic(m)
+        for m in (mentions if mentions is not None else question_mentions(text))
+        if not _NUMBER.fullmatch(m)
+    )
     own = set().union(*(name_tokens(m) for m in names)) if names else set()
     if is_yes_no(text):
         words = _relation_words(text, own, None)
         return Question(text, "yes_no", None, None, (), names, words, _present(text))
     opening = _LEADING_PREPOSITION.sub("", text.strip())
-    for rule in WH_RULES:
-        match = rule.pattern.match(opening)
-        if match is None:
-            continue
-        if rule.labels:
-            words = _relation_words(text, own, None)
-            return Question(text, "wh", rule.name, None, rule.labels, names, words, _present(text))
-        head, entry = head_noun(match.group("rest"))
-        if entry is None:
+    opened = False
+    for rules in (WH_RULES, IN_SITU_RULES):
+        for rule in rules:
+            match = rule.pattern.match(opening)
+            if match is None:
+                continue
+            opened = rules is WH_RULES
+            if rule.labels:
+                labels, head = rule.labels, None
+                who = _WHO_IS_THE.match(opening) if rule.labels == PERSON_OR_ORG else None
+                if who is not None:
+                    role, entry = head_noun(who.group("rest"))
+                    if entry is not None and role is not None:
+                        labels, head = entry.labels, role
+                # The role noun stays a relation word: "the chair of X" is what is asked.
+                words = _relation_words(text, own, None)
+                return Question(text, "wh", rule.name, head, labels, names, words, _present(text))
+            head, entry = head_noun(match.group("rest"))
+            if entry is None:
+                break
+            words = _relation_words(text, own, head)
+            if entry.name == "person" and head is not None and head not in _GENERIC_PERSON:
+                words |= {head}  # "which chair" asks for the chair: the relation too
+            return Question(text, "wh", rule.name, head, entry.labels, names, words, _present(text))
+        if opened:
             break
-        words = _relation_words(text, own, head)
-        return Question(text, "wh", rule.name, head, entry.labels, names, words, _present(text))
     words = _relation_words(text, own, None)
     return Question(text, "open", None, None, (), names, words, _present(text))
+
+
+#: Person nouns that say nothing about a relation ("which person", "what woman").
+_GENERIC_PERSON = wordset("person man woman people one")
+_NUMBER = re.compile(r"[\d.,:/-]+")
+#: "President of the Lanternway Trust": a capitalised role before "of" in a name the question
+#: gives is the role asked about; the topic is what follows.
+_ROLE_OF = re.compile(
+    r"^(?P<role>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\s+of\s+(?:the\s+)?(?P<rest>\S.*)$"
+)
+
+
+def _topic(mention: str) -> str:
+    """A question's name without a leading role ("Chair of the Pellan Trust" → "Pellan
+    Trust"), when the role is one `HEAD_NOUNS` lists as a person."""
+    match = _ROLE_OF.match(mention)
+    if match is None:
+        return mention
+    role = match.group("role").casefold().split()
+    entry = _NOUN_LABELS.get(role[-1]) or _NOUN_LABELS.get(singular(role[-1]))
+    return match.group("rest") if entry is not None and entry.name == "person" else mention
 
 
 def _relation_words(text: str, own: set[str], head: str | None) -> frozenset[str]:
