@@ -22,6 +22,8 @@ from graph.timeparse import Granularity, TimeMention, TimeSpan, find_time_mentio
 
 __all__ = [
     "CONTENT_RULES",
+    "StatedPeriod",
+    "stated_periods",
     "ContentTime",
     "chunk_content_time",
     "content_fit",
@@ -177,30 +179,54 @@ def document_period(
     return None
 
 
-def _range_spans(
-    text: str, mentions: Sequence[TimeMention], published_at: datetime
-) -> list[TimeSpan]:
-    """Mentions joined into ranges where the text says so, "since X" opened to publication."""
-    spans: list[TimeSpan] = []
+@dataclass(frozen=True)
+class StatedPeriod:
+    """A period a text states: one time mention, or two the text joins into a range."""
+
+    span: TimeSpan
+    start_char: int
+    end_char: int
+    joined: bool
+
+
+def stated_periods(text: str, mentions: Sequence[TimeMention]) -> list[StatedPeriod]:
+    """The mentions of ``text``, two joined into one period where the text says so.
+
+    The one reading of ranges for chunks, questions and answers (`RANGE_GAP`): "from 2003 to
+    2005", "between March 2019 and June 2020" and "2011-2014" are one period each; "in 2019
+    and 2021" stays two.
+    """
+    out: list[StatedPeriod] = []
     i = 0
     while i < len(mentions):
         m = mentions[i]
-        before = text[max(0, m.start_char - 12) : m.start_char]
         if i + 1 < len(mentions):
             nxt = mentions[i + 1]
             gap = text[m.end_char : nxt.start_char]
+            before = text[max(0, m.start_char - 12) : m.start_char]
             joined = RANGE_GAP.pattern.fullmatch(gap) and (
                 RANGE_OPENERS.search(before) or DASH_GAP.fullmatch(gap)
             )
             if joined and nxt.span.end > m.span.start:
-                spans.append(_join(m.span, nxt.span))
+                out.append(StatedPeriod(_join(m.span, nxt.span), m.start_char, nxt.end_char, True))
                 i += 2
                 continue
-        if SINCE.pattern.search(before) and m.span.start < published_at:
-            spans.append(_join(m.span, TimeSpan.of(published_at, "day")))
-        else:
-            spans.append(m.span)
+        out.append(StatedPeriod(m.span, m.start_char, m.end_char, False))
         i += 1
+    return out
+
+
+def _range_spans(
+    text: str, mentions: Sequence[TimeMention], published_at: datetime
+) -> list[TimeSpan]:
+    """`stated_periods`, with "since X" opened to publication."""
+    spans: list[TimeSpan] = []
+    for p in stated_periods(text, mentions):
+        before = text[max(0, p.start_char - 12) : p.start_char]
+        if not p.joined and SINCE.pattern.search(before) and p.span.start < published_at:
+            spans.append(_join(p.span, TimeSpan.of(published_at, "day")))
+        else:
+            spans.append(p.span)
     return spans
 
 

@@ -20,6 +20,7 @@ from app.retrieval.lexicon import (
 )
 from app.retrieval.mentions import WORD, mentions_in, name_tokens, question_mentions
 from app.retrieval.question import Question
+from graph.content_time import stated_periods
 from graph.facts import doc_id_of
 from graph.temporal import ResolvedFact
 from graph.text import split_sentences, wordset
@@ -581,47 +582,6 @@ def _clean(span: str) -> str:
     return re.sub(r"['’]s$", "", span).strip(" ,.;:")
 
 
-@dataclass(frozen=True)
-class RangeRule:
-    """Two time mentions that together state one period ("2004–2011", "from 1998 to 2003").
-
-    `find_time_mentions` finds each end of a range as its own mention; a reader asking
-    whether something held in a window needs the period between them.
-
-    Attributes:
-        name: For reading and tests.
-        between: Must match the whole text between the two mentions.
-        before: If set, must match the text just before the first mention ("between").
-        examples: Invented sentences holding such a range, for tests.
-    """
-
-    name: str
-    between: re.Pattern[str]
-    before: re.Pattern[str] | None
-    examples: tuple[str, ...]
-
-
-RANGE_RULES: tuple[RangeRule, ...] = (
-    RangeRule(
-        "dash",
-        re.compile(r"\s*[-–—]\s*"),
-        None,
-        ("Orla Fenn chaired the Pellan Trust (2004–2011).",),
-    ),
-    RangeRule(
-        "to-until",
-        re.compile(r"\s+(?:to|until|till|through|thru)\s+", re.IGNORECASE),
-        None,
-        ("Ilse Varn coached Dunmore Athletic from 1998 to 2003.",),
-    ),
-    RangeRule(
-        "between-and",
-        re.compile(r"\s+and\s+", re.IGNORECASE),
-        re.compile(r"\bbetween\s+$", re.IGNORECASE),
-        ("The Porto plant was built between 1957 and 1961.",),
-    ),
-)
-
 #: A life's dates, not a period something held in: "born in 1960", "(born 3 May 1960)", and
 #: full dates in brackets right after a name, "Orla Fenn (3 May 1901 – 9 June 1976)" (years
 #: alone there, "(2004–2011)", are as often a term of office, so they stay).
@@ -646,37 +606,18 @@ class _Period:
 
 
 def _periods(sentence: str, published: datetime) -> list[_Period]:
-    """The periods a sentence states, with `RANGE_RULES` joining a range's two ends and
-    "since X" running to the report's date."""
-    found = find_time_mentions(sentence, published)
+    """The periods a sentence states (`stated_periods` joins a range's two ends), "since X"
+    running to the report's date, a life's dates left out."""
     out: list[_Period] = []
-    i = 0
-    while i < len(found):
-        lead = sentence[max(0, found[i].start_char - 40) : found[i].start_char]
-        if _BORN.search(lead) or (_AFTER_NAME.search(lead) and found[i].span.granularity == "day"):
-            i += 2 if i + 1 < len(found) and found[i + 1].start_char - found[i].end_char < 4 else 1
+    for p in stated_periods(sentence, find_time_mentions(sentence, published)):
+        lead = sentence[max(0, p.start_char - 40) : p.start_char]
+        if _BORN.search(lead) or (_AFTER_NAME.search(lead) and p.span.granularity == "day"):
             continue
-        m = found[i]
-        if i + 1 < len(found):
-            n = found[i + 1]
-            gap = sentence[m.end_char : n.start_char]
-            lead = sentence[max(0, m.start_char - 12) : m.start_char]
-            if (
-                any(
-                    r.between.fullmatch(gap) and (r.before is None or r.before.search(lead))
-                    for r in RANGE_RULES
-                )
-                and m.span.start <= n.span.start
-            ):
-                out.append(_Period(m.start_char, n.end_char, m.span.start, n.span.end, True))
-                i += 2
-                continue
-        lead = sentence[max(0, m.start_char - 8) : m.start_char]
-        if _SINCE.search(lead) and published > m.span.start:
-            out.append(_Period(m.start_char, m.end_char, m.span.start, published, True))
+        since = not p.joined and _SINCE.search(sentence[max(0, p.start_char - 8) : p.start_char])
+        if since and published > p.span.start:
+            out.append(_Period(p.start_char, p.end_char, p.span.start, published, True))
         else:
-            out.append(_Period(m.start_char, m.end_char, m.span.start, m.span.end, False))
-        i += 1
+            out.append(_Period(p.start_char, p.end_char, p.span.start, p.span.end, p.joined))
     for season in _SEASON.finditer(sentence):
         year, second = int(season.group("y")), int(season.group("z"))
         if (year + 1) % 100 != second:

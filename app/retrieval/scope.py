@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Literal
 
 from app.core.errors import InvalidInput
-from graph.content_time import span_label, split_window
+from graph.content_time import span_label, split_window, stated_periods
 from graph.timeparse import (
     QuestionScope,
     TimeMention,
@@ -121,7 +121,7 @@ def asked_periods(
     if each:
         return tuple(each)
     mentions = _asked(question, find_time_mentions(question, now, fiscal_year_start_month=fiscal))
-    named = dict.fromkeys(_joined_ranges(question, mentions))
+    named = dict.fromkeys(p.span for p in stated_periods(question, mentions))
     return tuple(named) if len(named) > 1 else ()
 
 
@@ -135,12 +135,6 @@ def _cover(
 
 
 # --------------------------------------------------------------------------- question reading
-
-#: Words that join two time expressions into one continuous range ("from 2003 to 2005",
-#: "2003-2005", "May until July"); "and" does only after "between" ("between 2003 and 2005"),
-#: since "in 2019 and 2021" names two periods.
-_RANGE_JOINERS = frozenset({"to", "until", "till", "through", "thru", "-", "–", "—"})
-_BETWEEN = re.compile(r"\bbetween\s*$", re.IGNORECASE)
 
 #: A relative clause opening before a time expression: "the man who was born on 2 March 1911",
 #: "the club, which was founded in 1899". Its time describes whom or what the question is
@@ -199,28 +193,3 @@ def _parse(question: str, now: datetime, fiscal: int) -> QuestionScope:
     return QuestionScope(
         parsed.kind, parsed.start, parsed.end, parsed.as_of, parsed.expression, rest
     )
-
-
-def _joined_ranges(question: str, mentions: list[TimeMention]) -> list[TimeSpan]:
-    """The periods the mentions name, a continuous range counting as one.
-
-    Examples: "from 2003 to 2005" is one period (2003 through 2005), not the two years at its
-    ends; "in 2019 and 2021" is two; "between March and May 2020" is one.
-    """
-    spans: list[TimeSpan] = []
-    joined = False
-    for i, m in enumerate(mentions):
-        if joined:
-            previous = spans[-1]
-            if m.span.end > previous.start:
-                end = max(previous.end, m.span.end)
-                spans[-1] = TimeSpan(previous.start, end, previous.granularity)
-            joined = False
-            continue
-        spans.append(m.span)
-        if i + 1 < len(mentions):
-            gap = question[m.end_char : mentions[i + 1].start_char].strip().casefold()
-            joined = gap in _RANGE_JOINERS or (
-                gap == "and" and bool(_BETWEEN.search(question[: m.start_char]))
-            )
-    return spans

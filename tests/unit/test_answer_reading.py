@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 import pytest
 
 from app.retrieval.answer import (
-    RANGE_RULES,
     Decision,
     _periods,
     evidence_answer,
@@ -45,11 +44,14 @@ def _ask(question: str, evidence: list[Evidence], start: int, end: int) -> Decis
 
 
 @pytest.mark.parametrize(
-    ("rule", "sentence"),
-    [(r, s) for r in RANGE_RULES for s in r.examples],
-    ids=lambda v: getattr(v, "name", v),
+    "sentence",
+    [
+        "Orla Fenn chaired the Pellan Trust (2004–2011).",
+        "Ilse Varn coached Dunmore Athletic from 1998 to 2003.",
+        "The Porto plant was built between 1957 and 1961.",
+    ],
 )
-def test_range_rule_examples_state_one_period(rule, sentence) -> None:  # type: ignore[no-untyped-def]
+def test_a_stated_range_is_one_period(sentence: str) -> None:
     periods = _periods(sentence, PUBLISHED)
     assert len(periods) == 1 and periods[0].closed, periods
     assert periods[0].end.year - periods[0].start.year >= 2
