@@ -531,7 +531,10 @@ def read_question(text: str, mentions: list[str] | None = None) -> Question:
                 if who is not None:
                     role, entry = head_noun(who.group("rest"))
                     if entry is not None and role is not None:
-                        labels, head = entry.labels, role
+                        # The role orders the labels (a chair is a person first); the
+                        # rule's stay, since a small model tags unfamiliar names loosely.
+                        labels = tuple(dict.fromkeys((*entry.labels, *rule.labels)))
+                        head = role
                 # The role noun stays a relation word: "the chair of X" is what is asked.
                 words = _relation_words(text, own, None)
                 return Question(text, "wh", rule.name, head, labels, names, words, _present(text))
