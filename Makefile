@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install run test lint typecheck format bench eval faults clean
+.PHONY: install run test lint typecheck format bench bench-scale eval faults clean
 
 install: $(STAMP)
 
@@ -45,6 +45,11 @@ format: install
 
 bench: install
 	$(PY) -m bench.run_all
+
+# The tiered embedded index at store level on synthetic vectors (bench/tiers.py): 100k by
+# `python -m bench.tiers`, a million here (hours on 2 cores; bench/results/tiers-1000000.json).
+bench-scale: install
+	$(PY) -m bench.tiers --points 1000000
 
 # CLARK-News, ECT-QA and TimeQA from ../shared/data, each on its own fresh server; one table,
 # bench/results/eval.json. A subset: $(PY) bench/eval_temporal_qa.py --sets timeqa

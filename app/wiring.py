@@ -44,6 +44,7 @@ from app.stores.engines import ClientEngine, EdgeEngine, Engine
 from app.stores.facts import GraphStores, QdrantFactStore, QdrantTimeNodeStore
 from app.stores.lexical import Bm25Encoder
 from app.stores.locks import LocalLocker, Locker, RedisLocker
+from app.stores.tiered import TieredEngine
 from app.stores.ttl import build_ttl_store, claims_path
 from graph.extract import FactExtractor, RuleFactExtractor
 from graph.hierarchy import ExtractiveSummarizer, Summarizer
@@ -59,7 +60,16 @@ def build_engine(settings: Settings) -> Engine:
     """The embedded engine unless a Qdrant URL is configured."""
     if settings.qdrant_url:
         return ClientEngine(settings.qdrant_url, settings.qdrant_api_key, settings.search_hnsw_ef)
-    return EdgeEngine(settings.data_dir / "qdrant", settings.search_hnsw_ef)
+    return (
+        TieredEngine(
+            settings.data_dir / "qdrant",
+            settings.search_hnsw_ef,
+            fresh_limit=settings.index_fresh_limit,
+            merge_interval_s=settings.index_merge_interval_s,
+        )
+        if settings.index_tiers
+        else EdgeEngine(settings.data_dir / "qdrant", settings.search_hnsw_ef)
+    )
 
 
 def build_embedder(settings: Settings) -> SentenceTransformerEmbedder:

@@ -130,7 +130,12 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _optimize(args: argparse.Namespace) -> int:
-    """Build HNSW indexes in an embedded data dir, with the service stopped (see README)."""
+    """Build HNSW indexes in an embedded data dir, with the service stopped (see README).
+
+    A tiered folder (``CHRONORAG_INDEX_TIERS``, or one that has a tier manifest) is folded
+    into one new sealed generation by the merge child, and its tiers are printed before and
+    after; a plain folder is optimized in place.
+    """
     settings = _settings(args)
     if settings is None:
         return 2
@@ -138,15 +143,33 @@ def _optimize(args: argparse.Namespace) -> int:
         print("chronorag: a Qdrant server builds its indexes in the background; nothing to do")
         return 0
     from app.stores.engines import EdgeEngine
+    from app.stores.tiered import MANIFEST, TieredEngine
     from app.wiring import build_engine
 
     root = settings.data_dir / "qdrant"
     if not root.is_dir():  # before the engine, which would create it
         print(f"chronorag: no embedded Qdrant data in {settings.data_dir}", file=sys.stderr)
         return 2
-    engine = build_engine(settings)
-    assert isinstance(engine, EdgeEngine)  # settings.embedded
+    tiered = settings.index_tiers or (root / MANIFEST).exists()
     try:
+        engine = (
+            TieredEngine(root, settings.search_hnsw_ef, auto_merge=False)
+            if tiered
+            else build_engine(settings)
+        )
+    except RuntimeError as exc:
+        print(f"chronorag: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if isinstance(engine, TieredEngine):
+            names = engine.load_all()
+            print(f"merging the tiers of {len(names)} collections in {root} (minutes per 100k)")
+            _print_tiers("before", engine.tiers())
+            took = engine.optimize()
+            print("  " + ", ".join(f"{step} {s:.1f} s" for step, s in took.items()), flush=True)
+            _print_tiers("after", engine.tiers())
+            return 0
+        assert isinstance(engine, EdgeEngine)  # settings.embedded
         names = engine.load_all()
         print(f"optimizing {len(names)} collections in {root} (minutes per 100k points)...")
         for name, seconds in engine.optimize().items():
@@ -157,6 +180,14 @@ def _optimize(args: argparse.Namespace) -> int:
     finally:
         engine.close()
     return 0
+
+
+def _print_tiers(when: str, tiers: list[dict[str, Any]]) -> None:
+    """One line per tier: folder, kind and points per collection."""
+    print(f"  tiers {when}:")
+    for tier in tiers:
+        points = ", ".join(f"{name} {n}" for name, n in tier["points"].items())
+        print(f"    {tier['folder']} ({tier['kind']}): {points or 'empty'}", flush=True)
 
 
 def _stream_consumer(args: argparse.Namespace) -> int:

@@ -186,6 +186,16 @@ class Settings(BaseSettings):
     reconcile_every_s: float = Field(default=15.0, gt=0.0, le=86_400.0)
     reconcile_stale_after_s: float = Field(default=60.0, ge=0.0, le=604_800.0)
 
+    # Embedded index tiers (app/stores/tiered.py): a sealed HNSW generation plus a fresh tier
+    # searched exactly, merged by a child process while serve keeps answering. Off by default
+    # until the tools that open data_dir/qdrant as a plain folder (the fault tests' folder
+    # view) read the tiered layout too; `chronorag optimize` handles both layouts.
+    index_tiers: bool = False
+    # Points in the fresh tier (its largest collection) that start a merge; 0: never on size.
+    index_fresh_limit: int = Field(default=20_000, ge=0, le=10_000_000)
+    # Seconds after which a non-empty fresh tier is merged anyway; 0: never on time.
+    index_merge_interval_s: float = Field(default=3_600.0, ge=0.0, le=604_800.0)
+
     @field_validator("qdrant_url", "redis_url", "llm_base_url", "llm_model", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:

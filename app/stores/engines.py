@@ -458,6 +458,75 @@ class EdgeEngine:
                 shard.close()
             self._shards.clear()
 
+    # ------------------------------------------------------------ hooks for the tiered engine
+    # (app.stores.tiered): whole points with their vectors, to move them between tiers.
+
+    def collections(self) -> list[str]:
+        """Names of the collections this engine has open."""
+        with self._lock:
+            return sorted(self._shards)
+
+    def existing(self, collection: str, ids: Sequence[str]) -> list[str]:
+        """Which of ``ids`` this shard holds (no payload, no vectors read)."""
+        if not ids:
+            return []
+        recs = self._shard(collection).retrieve(list(ids), with_payload=False, with_vector=False)
+        return [str(r.id) for r in recs]
+
+    def retrieve_points(self, collection: str, ids: Sequence[str]) -> list[PointRecord]:
+        """Points by id with payload and every vector (what a copy elsewhere needs)."""
+        if not ids:
+            return []
+        recs = self._shard(collection).retrieve(list(ids), with_payload=True, with_vector=True)
+        return [self._full_record(r) for r in recs]
+
+    def scroll_points(
+        self, collection: str, offset: str | None, limit: int
+    ) -> tuple[list[PointRecord], str | None]:
+        """One page of every point in id order with payload and vectors, and the next offset."""
+        req = self._qe.ScrollRequest(
+            offset=offset, limit=limit, with_payload=True, with_vector=True
+        )
+        recs, next_offset = self._shard(collection).scroll(req)
+        page = [self._full_record(r) for r in recs]
+        return page, (str(next_offset) if next_offset is not None else None)
+
+    def _full_record(self, rec: Any) -> PointRecord:
+        vectors: dict[str, VectorValue] = {}
+        for name, value in dict(rec.vector or {}).items():
+            if isinstance(value, self._qe.SparseVector):
+                vectors[name] = SparseVec(list(value.indices), [float(v) for v in value.values])
+            else:
+                vectors[name] = list(value)
+        return PointRecord(id=str(rec.id), payload=dict(rec.payload or {}), vectors=vectors)
+
+    def persisted_spec(self, collection: str) -> CollectionSpec:
+        """The spec of an open collection as its folder records it (vectors from
+        ``edge_config.json``, indexes from the shard): for folders opened by ``load_all``."""
+        import json
+
+        if collection in self._specs:
+            return self._specs[collection]
+        config = json.loads((self._root / collection / "edge_config.json").read_text())
+        kinds: dict[str, IndexKind] = {
+            "Keyword": "keyword",
+            "Float": "float",
+            "Integer": "integer",
+            "Bool": "bool",
+            "Text": "text",
+        }
+        indexes: dict[str, IndexKind] = {}
+        for key, info in self._shard(collection).info().payload_schema.items():
+            kind = str(info.data_type).rsplit(".", 1)[-1]
+            if kind in kinds:
+                indexes[key] = kinds[kind]
+        return CollectionSpec(
+            collection,
+            {name: int(v["size"]) for name, v in (config.get("vectors") or {}).items()},
+            tuple(sorted(config.get("sparse_vectors") or {})),
+            indexes,
+        )
+
 
 # --------------------------------------------------------------------------- server engine
 

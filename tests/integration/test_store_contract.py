@@ -3,7 +3,7 @@ tests run the same calls locally and remotely)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from app.stores.engines import (
     Where,
     point_uuid,
 )
+from app.stores.tiered import TieredEngine
 
 pytestmark = pytest.mark.integration
 SPEC = CollectionSpec(
@@ -28,9 +29,29 @@ SPEC = CollectionSpec(
 )
 
 
-@pytest.fixture(params=["edge", "client-local"])
+class SealingTieredEngine(TieredEngine):
+    """The tiered engine with a merge after every upsert, so each call of a test meets points
+    in the sealed generation as well as in the fresh tier (a merge per write is a test's
+    pace, not a deployment's)."""
+
+    def upsert(self, collection: str, points: Sequence[PointRecord]) -> None:
+        super().upsert(collection, points)
+        self.merge()
+
+
+def _engine(kind: str, root: Path) -> Engine:
+    if kind == "edge":
+        return EdgeEngine(root)
+    if kind == "tiered":
+        return TieredEngine(root, auto_merge=False)
+    if kind == "tiered-sealed":
+        return SealingTieredEngine(root, auto_merge=False)
+    return ClientEngine(":memory:")
+
+
+@pytest.fixture(params=["edge", "tiered", "tiered-sealed", "client-local"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    eng: Engine = EdgeEngine(tmp_path) if request.param == "edge" else ClientEngine(":memory:")
+    eng = _engine(request.param, tmp_path)
     eng.ensure(SPEC)
     yield eng
     eng.close()
@@ -133,4 +154,17 @@ def test_edge_folder_reopens_with_data(tmp_path: Path) -> None:
     again = EdgeEngine(tmp_path)
     again.ensure(SPEC)
     assert again.count("contract") == 3
+    again.close()
+
+
+def test_tiered_folder_reopens_with_data(tmp_path: Path) -> None:
+    first = SealingTieredEngine(tmp_path, auto_merge=False)
+    first.ensure(SPEC)
+    first.upsert("contract", _points()[:2])  # merged into the sealed generation
+    TieredEngine.upsert(first, "contract", _points()[2:])  # left in the fresh tier
+    first.close()
+    again = TieredEngine(tmp_path, auto_merge=False)
+    again.ensure(SPEC)
+    assert again.count("contract") == 3
+    assert [t["kind"] for t in again.tiers()] == ["fresh", "sealed"]
     again.close()
