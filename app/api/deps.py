@@ -94,13 +94,35 @@ def request_body(
     ``{"application/json": DocumentCreate, "multipart/form-data": DocumentUpload}``.
     """
     schemas = {
-        media: {"schema": model if isinstance(model, dict) else model.model_json_schema()}
+        media: {"schema": _inlined(model if isinstance(model, dict) else model.model_json_schema())}
         for media, model in content.items()
     }
     body: dict[str, Any] = {"required": True, "content": schemas}
     if description:
         body["description"] = description
     return {"requestBody": body}
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its ``$defs`` references written in place.
+
+    OpenAPI resolves ``#/$defs/...`` against the whole document, where no such key exists, so
+    a nested model (a webhook batch's documents) would break the rendered docs.
+    """
+
+    def walk(node: Any, defs: dict[str, Any]) -> Any:
+        if isinstance(node, dict):
+            defs = {**defs, **node.get("$defs", {})}
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return walk(defs[ref.removeprefix("#/$defs/")], defs)
+            return {k: walk(v, defs) for k, v in node.items() if k != "$defs"}
+        if isinstance(node, list):
+            return [walk(v, defs) for v in node]
+        return node
+
+    inlined: dict[str, Any] = walk(schema, {})
+    return inlined
 
 
 async def read_form(request: Request, limit: int) -> FormData:
