@@ -31,8 +31,11 @@ pytestmark = pytest.mark.e2e
 
 T = TypeVar("T")
 TOKEN = uuid.uuid4().hex[:6]
-# Names unique to this run: the session's server (and its graph) is shared with other modules.
-_ALPHA = TOKEN.translate(str.maketrans("0123456789", "ghijklmnop"))
+# Names no other module uses (the session's server and its graph are shared), and the same on
+# every run: the reader's spans come from a small NER model whose labels for an invented name
+# vary with its letters, and a random suffix once made "Tadeo Quill…" no name at all (open
+# work in issue 16, not this test's subject).
+_ALPHA = "vantrel"
 COMPANY = f"Brannoc{_ALPHA} Optics"
 OLD_CEO = f"Ilse Marrow{_ALPHA}"
 NEW_CEO = f"Tadeo Quill{_ALPHA}"
