@@ -2,8 +2,10 @@
 
 A chunk's content time comes, in order of trust, from the time expressions in its own text
 (resolved against the document's ``published_at``), from the document's own reporting period
-(read from its title or opening lines: "Q2 2024 Earnings Call", "Annual report 2023"), and at
-last from the publication day (news reports what just happened). Readers filter a question's
+(read from its title or opening lines: "Q2 2024 Earnings Call", "Annual report 2023"), from
+the span of times its document states elsewhere (a biography's untimed paragraph is about some
+part of its subject's life), and at last from the publication day (news that states no time
+reports what just happened). Readers filter a question's
 valid-time window against this, never against publication time.
 
 Every rule below is a named entry with an invented example that is also its test
@@ -28,12 +30,13 @@ __all__ = [
     "chunk_content_time",
     "content_fit",
     "document_period",
+    "inherit_untimed",
     "node_labels",
     "overlap_fit",
     "split_window",
 ]
 
-Source = Literal["text", "document", "published"]
+Source = Literal["text", "document", "inherited", "published"]
 
 #: A chunk keeps at most this many periods (a table of 200 dates is about its whole range).
 MAX_SPANS = 24
@@ -305,6 +308,24 @@ def chunk_content_time(
         # Too many to list: the whole range they cover, at year granularity.
         unique = [TimeSpan(unique[0].start, max(s.end for s in unique), "year")]
     return ContentTime(tuple(unique), source, frame)
+
+
+def inherit_untimed(contents: Sequence[ContentTime]) -> list[ContentTime]:
+    """Chunks that state no time are about the span of times their document states.
+
+    "She later moved to the coast and opened a bakery." in a life story that runs from 1931 to
+    1988 is about some part of 1931–1988, not about the day the page was saved; with the
+    publication day as its time, a question about 1960 could never see it. The inherited span
+    is wide, so a window admits the chunk while it ranks under passages that name the period
+    asked (``content_fit``), and it links to no time node (the period view lists what is
+    known to be about a period). A document that states no time at all keeps the publication
+    day: news reports what just happened.
+    """
+    stated = [s for c in contents if c.source != "published" for s in c.spans]
+    if not stated:
+        return list(contents)
+    hull = TimeSpan(min(s.start for s in stated), max(s.end for s in stated), "year")
+    return [ContentTime((hull,), "inherited") if c.source == "published" else c for c in contents]
 
 
 def node_labels(spans: Sequence[TimeSpan]) -> list[str]:

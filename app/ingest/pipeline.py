@@ -24,7 +24,7 @@ from app.stores.chunks import ChunkWrite, QdrantChunkStore
 from app.stores.documents import QdrantDocumentStore
 from app.stores.lexical import Bm25Encoder
 from app.stores.locks import Locker
-from graph.content_time import chunk_content_time, document_period
+from graph.content_time import chunk_content_time, document_period, inherit_untimed
 from graph.nlp import Annotation, TextAnnotator
 
 log = logging.getLogger(__name__)
@@ -181,13 +181,16 @@ class IngestPipeline:
         fiscal = self._limits.fiscal_year_start_month
         published = record.published_at
         frame = document_period(record.title, record.text, published, fiscal_start=fiscal)
+        contents = inherit_untimed(
+            [chunk_content_time(c.text, published, frame, fiscal_start=fiscal) for c in chunks]
+        )
         writes = [
             ChunkWrite(
                 c.index,
                 c.text,
                 vectors[i],
                 self._lexical.document(c.text),
-                chunk_content_time(c.text, published, frame, fiscal_start=fiscal),
+                contents[i],
                 notes[i] if notes is not None else None,
             )
             for i, c in enumerate(chunks)

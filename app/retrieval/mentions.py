@@ -26,6 +26,7 @@ from app.retrieval.lexicon import (
     QUESTION_WORDS,
     WEEKDAYS,
 )
+from graph.extract.vocabulary import load_vocabulary
 from graph.text import wordset
 from graph.timeparse import find_time_mentions
 
@@ -110,10 +111,38 @@ def question_mentions(question: str) -> list[str]:
     return list(_question_mentions(question))
 
 
+@lru_cache(maxsize=1)
+def _demonym() -> re.Pattern[str]:
+    """The nationality words of the extraction vocabulary (``graph/extract/vocab``)."""
+    return re.compile(load_vocabulary().regex("demonym"))
+
+
+#: A word that qualifies the noun after it ("the Norwegian sculptor known as Veyla").
+_QUALIFIES = re.compile(r"\s+[a-z]")
+
+
+def _qualifiers(found: list[tuple[str, bool]]) -> set[str]:
+    """Nationality words used as adjectives, when the question names something else too.
+
+    "Which gallery held the Norwegian sculptor Veyla Strand's work in 1990?" is about Veyla
+    Strand; "Norwegian" only describes her, and given a retrieval list of its own it would
+    bring every page about some Norwegian. Alone ("Who led the Norwegian delegation?") it is
+    kept: it is all the question names.
+    """
+    demonym = _demonym()
+    out = {
+        span
+        for span, before_noun in found
+        if before_noun and " " not in span and demonym.fullmatch(span)
+    }
+    return out if len(out) < len(found) else set()
+
+
 @lru_cache(maxsize=8192)  # answering asks it of the same evidence sentences many times
 def _question_mentions(question: str) -> tuple[str, ...]:
     blanked = without_times(question)
     spans: list[str] = []
+    adjectival: list[tuple[str, bool]] = []
     for m in _CAP_SPAN.finditer(blanked):
         words = m.group(0).split()
         while words and words[0].lower() in _LEADING:
@@ -131,7 +160,10 @@ def _question_mentions(question: str) -> tuple[str, ...]:
                 spans[-1] = f"{spans[-1]}, {part.rstrip('.')}"
             else:
                 spans.append(part)
-    return tuple(spans)
+                before_noun = part == span and bool(_QUALIFIES.match(blanked, m.end()))
+                adjectival.append((part, before_noun))
+    drop = _qualifiers(adjectival)
+    return tuple(span for span in spans if span not in drop)
 
 
 @lru_cache(maxsize=8192)

@@ -167,7 +167,18 @@ def _describes(question: str, mention: TimeMention, mentions: list[TimeMention])
 def _asked(question: str, mentions: list[TimeMention]) -> list[TimeMention]:
     """The mentions that ask for a period: all of them, less those describing someone,
     unless that would leave none."""
-    asked = [m for m in mentions if not _describes(question, m, mentions)]
+    # A range is one time expression: its second end takes the verdict of its first ("the
+    # people who coached the team from 2020 to 2021" describes with both years or neither).
+    first_of = list(range(len(mentions)))
+    for p in stated_periods(question, mentions):
+        inside = [i for i, m in enumerate(mentions) if p.start_char <= m.start_char < p.end_char]
+        for i in inside:
+            first_of[i] = inside[0]
+    asked = [
+        m
+        for i, m in enumerate(mentions)
+        if not _describes(question, mentions[first_of[i]], mentions)
+    ]
     return asked or mentions
 
 

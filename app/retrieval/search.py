@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import zip_longest
@@ -121,7 +121,7 @@ class ChunkRetriever:
             tenant, question, scope, query_vector, mentions, where, cut, depth
         )
         cap = per_document_cap(top_k, mentions)
-        picked = self._rank(tenant, lists, reserved, scope, top_k, cap)
+        picked = self._rank(tenant, lists, reserved, scope, top_k, cap, mentions)
         # Only chunks about the question's entity count: a window full of other companies'
         # news holds nothing on "who led X in 2020" when X's last report is from 2019. One
         # such chunk is enough (it speaks of the entity in the period asked); without a name,
@@ -144,7 +144,7 @@ class ChunkRetriever:
         seen = {(e.document_id, e.text) for e in picked}
         extra = [
             e
-            for e in self._rank(tenant, wide, [], scope, top_k, cap)
+            for e in self._rank(tenant, wide, [], scope, top_k, cap, mentions[:1])
             if (e.document_id, e.text) not in seen
         ]
         if not extra:
@@ -246,6 +246,7 @@ class ChunkRetriever:
         scope: TimeScope,
         top_k: int,
         cap: int,
+        mentions: Sequence[str] = (),
     ) -> list[Evidence]:
         fused: dict[str, float] = {}
         hits: dict[str, Hit] = {}
@@ -265,12 +266,17 @@ class ChunkRetriever:
         stamps = [float(h.payload["published_ts"]) for h in live.values()]
         lo, hi = min(stamps), max(stamps)
         window = _window_ts(scope)
+        # Being about the period asked lifts a chunk only when it is on the question's topic
+        # (it, or another passage of its document, names an entity asked): a window full of
+        # other pages' passages about the same years must not push the subject's own down.
+        topic = _topic_documents(live.values(), mentions) if window and mentions else None
         scores: dict[str, float] = {}
         about: dict[str, bool] = {}
         for h in live.values():
             recency = 0.0 if hi == lo else (float(h.payload["published_ts"]) - lo) / (hi - lo)
             fit = content_fit(_spans(h.payload), _frame(h.payload), *window) if window else 0.0
-            about[h.id] = fit >= ABOUT_FIT
+            on_topic = topic is None or h.payload["doc_id"] in topic
+            about[h.id] = fit >= ABOUT_FIT and on_topic
             scores[h.id] = (
                 fused[h.id] / top * (1.0 + RECENCY_WEIGHT * recency) * (1.0 + TIME_FIT_WEIGHT * fit)
             )
@@ -322,6 +328,15 @@ class ChunkRetriever:
             if len(out) >= top_k:
                 break
         return out
+
+
+def _topic_documents(hits: Iterable[Hit], mentions: Sequence[str]) -> set[str]:
+    """The documents with a passage among ``hits`` that names one of ``mentions``."""
+    return {
+        h.payload["doc_id"]
+        for h in hits
+        if any(mentions_in(h.payload["text"], name) for name in mentions)
+    }
 
 
 def per_document_cap(top_k: int, mentions: Sequence[str]) -> int:

@@ -61,7 +61,7 @@ def content_payload(content: ContentTime | None, published_ts: float) -> dict[st
             [to_ts(content.frame.start), to_ts(content.frame.end)] if content.frame else None
         ),
         "content_source": content.source,
-        "time_nodes": node_labels(content.spans),
+        "time_nodes": node_labels(content.spans) if content.source != "inherited" else [],
     }
 
 

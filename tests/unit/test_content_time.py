@@ -13,6 +13,7 @@ from graph.content_time import (
     ContentRule,
     chunk_content_time,
     document_period,
+    inherit_untimed,
     node_labels,
     overlap_fit,
     split_window,
@@ -48,6 +49,22 @@ def test_relative_expressions_resolve_against_publication_not_the_clock() -> Non
 def test_a_chunk_without_dates_is_about_its_publication_day() -> None:
     content = chunk_content_time("The board met again.", PUBLISHED)
     assert content.labels() == ["2024-08-20"] and content.source == "published"
+
+
+def test_an_untimed_passage_of_a_life_story_is_about_the_span_its_document_states() -> None:
+    published = datetime(2021, 6, 1, tzinfo=UTC)
+    chunks = [
+        "Ines Carrow (1931–1988) was a baker from Wexmoor. In 1956 she married Tom Carrow.",
+        "She later moved to the coast and opened a second bakery.",
+    ]
+    contents = inherit_untimed([chunk_content_time(c, published) for c in chunks])
+    assert contents[0].source == "text"
+    assert contents[1].source == "inherited" and contents[1].labels() == ["1931/1988"]
+
+
+def test_news_that_states_no_time_keeps_its_publication_day() -> None:
+    contents = inherit_untimed([chunk_content_time("The board met again.", PUBLISHED)])
+    assert contents[0].source == "published" and contents[0].labels() == ["2024-08-20"]
 
 
 def test_document_period_from_the_title_is_inherited_by_chunks_without_their_own() -> None:

@@ -83,3 +83,10 @@ def test_a_web_domain_or_a_country_initialism_qualifies_a_name_without_naming_it
     assert mentions_in("Kellmart grew its grocery sales by 4%.", "Kellmart.com")
     assert mentions_in("Brindle Shoes opened forty stores.", "Brindle Shoes U.K., Ltd.")
     assert not mentions_in("The shoes sold well in the U.K.", "Brindle Shoes U.K., Ltd.")
+
+
+def test_a_nationality_word_describing_the_subject_is_not_a_name_of_its_own() -> None:
+    q = "Which gallery held the Norwegian sculptor Veyla Strand's work in 1990?"
+    assert question_mentions(q) == ["Veyla Strand's"]
+    # Alone, it is all the question names, so it stays.
+    assert question_mentions("Who led the Norwegian delegation in 2004?") == ["Norwegian"]

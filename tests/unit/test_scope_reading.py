@@ -75,6 +75,11 @@ def test_a_time_describing_someone_is_not_the_period_asked(
 
 def test_a_description_alone_still_scopes_the_question() -> None:
     assert _scope("Who chaired the board that met in 2019?")[:2] == ("2019-01-01", "2020-01-01")
+    assert _scope("Who were the two people who led the Orvell choir from 2012 to 2014?") == (
+        "2012-01-01",
+        "2015-01-01",
+        [],
+    )
     assert _scope("In which year did Varn win the cup in 2010?")[:2] == (
         "2010-01-01",
         "2011-01-01",
