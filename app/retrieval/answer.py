@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from app.retrieval.lexicon import (
@@ -290,6 +290,8 @@ class _Candidate:
     label: str
     sentence: str
     passage: Passage
+    time: float = 0.0
+    """The window fit of the periods it owns (`_span_time_fit`); 0 without a window."""
 
 
 def typed_answer(
@@ -386,7 +388,7 @@ def typed_answer(
                     if not span or asked.is_own(span):
                         continue
                     others = [r for r in rivals if r != (s - start, e - start)]
-                    score = base + _W_TIME * _span_time_fit(
+                    time_fit = _span_time_fit(
                         periods,
                         s - start,
                         e - start,
@@ -395,6 +397,7 @@ def typed_answer(
                         others,
                         sentence,
                     )
+                    score = base + _W_TIME * time_fit
                     if label in asked.labels:
                         score += _W_LABEL * (1 - asked.labels.index(label) / len(asked.labels))
                     else:
@@ -407,7 +410,7 @@ def typed_answer(
                             score -= _W_CHANGE
                     if _changed_near(text, s, e, start, end):
                         score -= _W_CHANGE
-                    found = _Candidate(score, span, label, sentence, passage)
+                    found = _Candidate(score, span, label, sentence, passage, time_fit)
                     by_sentence.setdefault((id(passage), start), []).append(found)
                     if best is None or score > best.score:
                         best = found
@@ -469,6 +472,9 @@ def sentence_in_scope(
 
 #: How far ahead of every other name in its sentence a span must score to be given alone.
 _W_SURE = _W_CHANGE
+#: A span whose own period fits the window asked better by this much (an eighth of the fit's
+#: scale) is told from a name beside it by time alone: "A (1990–1994), B (1995–1999)".
+_TIME_APART = 0.125
 
 
 def _unsure(
@@ -478,7 +484,7 @@ def _unsure(
 
     Unsure when the span's label is not one asked (the model called it something else), or
     another name of a label asked, in the same sentence, scores within `_W_SURE` of it ("A
-    left B for C"): the
+    left B for C") without owning a period that fits the window asked distinctly worse: the
     sentence, which holds the answer, is then given rather than a span that may be the
     wrong one of its names.
     """
@@ -492,6 +498,8 @@ def _unsure(
             name = other.span.casefold()
             if name in key or key in name or other.label not in asked.labels:
                 continue
+            if best.time > 0.5 and best.time - other.time > _TIME_APART:
+                continue  # its own period fits the window asked distinctly better
             if other.score > best.score - _W_SURE:
                 return True
     return False
@@ -631,14 +639,22 @@ def _periods(sentence: str, published: datetime) -> list[_Period]:
 
 def _window_fit(period: _Period, window: tuple[datetime | None, datetime | None]) -> float:
     """How well a stated period fits the window asked: from 0.5 (overlaps it) to 1 (covers
-    it); -1 when it lies after the window, or is a range that ended before it; 0 for a
-    moment before it (a start, "joined in 2018", can still hold in it)."""
+    it and lies inside it); -1 when it lies after the window, or is a range that ended before
+    it; 0 for a moment before it (a start, "joined in 2018", can still hold in it).
+
+    Half of the gain above 0.5 is the share of the window covered, half the share of the
+    period inside the window: asked about 2005–2006, "A (October 2003 – May 2005), B
+    (September 2005 – March 2006)" overlap it both, but B's term lies in it and A's mostly
+    before it.
+    """
     w0, w1 = window
     if (w1 is None or period.start < w1) and (w0 is None or period.end > w0):
         if w0 is None or w1 is None or w1 <= w0:
             return 1.0
         covered = min(period.end, w1) - max(period.start, w0)
-        return 0.5 + 0.5 * min(1.0, covered / (w1 - w0))
+        length = period.end - period.start
+        inside = 1.0 if length <= timedelta(0) else min(1.0, covered / length)
+        return 0.5 + 0.25 * min(1.0, covered / (w1 - w0)) + 0.25 * inside
     if w1 is not None and period.start >= w1:
         return -1.0
     return -1.0 if period.closed else 0.0

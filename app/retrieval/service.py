@@ -15,7 +15,7 @@ from app.retrieval.graph_answer import GraphAnswerer
 from app.retrieval.mentions import question_mentions
 from app.retrieval.question import Question, read_question
 from app.retrieval.scope import TimeScope, resolve_scope
-from app.retrieval.search import ChunkRetriever, Evidence
+from app.retrieval.search import ChunkRetriever, Evidence, without_names
 
 EVIDENCE_DEPTH = 20
 
@@ -221,8 +221,18 @@ class QueryService:
         text = scope.question or question
         mentions = question_mentions(text)
         qvec = self._embedder.embed_query(text)
+        # Several names: what is asked of each, searched inside its own documents.
+        aspect = (
+            self._embedder.embed_query(without_names(text, mentions)) if len(mentions) > 1 else None
+        )
         found = self._chunks.retrieve(
-            tenant, text, scope, max(k, EVIDENCE_DEPTH), query_vector=qvec, mentions=mentions
+            tenant,
+            text,
+            scope,
+            max(k, EVIDENCE_DEPTH),
+            query_vector=qvec,
+            mentions=mentions,
+            aspect_vector=aspect,
         )
         evidence = found.evidence
         if found.widened:
