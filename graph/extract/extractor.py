@@ -96,7 +96,7 @@ class RuleFactExtractor:
 
     It recognises the formulaic ways news states roles and their changes: appointments
     ("X was appointed chief executive of Y", "Y named X as its chair"), appositions ("X, the
-    CEO of Y"), titles before names ("Education Secretary X"), transfers ("Y have signed X from
+    CEO of Y"), titles before names ("Transport Secretary X"), transfers ("Y have signed X from
     Z", "X joined Y on loan"), departures ("X stepped down as chair of Y", "X, who left Y last
     year"), successions ("X succeeded Z as CEO of Y"), marriages, headquarters and ownership.
 

@@ -1,7 +1,7 @@
 """Step 4: relation mapping, from the title or verb a rule matched to a relation of the ontology.
 
 The rules find *where* a role is stated; this module decides *which* relation it is: a title
-("chief executive", "striker", "Home Secretary") maps to a relation of `graph.relations`
+("chief executive", "striker", "Transport Secretary") maps to a relation of `graph.relations`
 through the lexicon, and an office ("Secretary of State for X") becomes a "holds position"
 fact whose object is the office as written, title-cased.
 """

@@ -217,7 +217,7 @@ RULES: tuple[Rule, ...] = (
                 ),
             ),
             Example(
-                "Tamsin Roe is the president of the Harlow Debating Society.",
+                "Tamsin Roe is the president of the Harlow Debating Society, which meets weekly.",
                 holds=(("Tamsin Roe", PRESIDENT, "Harlow Debating Society"),),
             ),
         ),

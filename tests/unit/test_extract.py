@@ -153,8 +153,8 @@ def test_replacing_clause_ends_the_predecessor() -> None:
 
 
 def test_is_the_president_of_is_stative_without_time() -> None:
-    assert _triples("Mira Sol is the president of the Coastal Heritage Society.") == {
-        ("Mira Sol", "president of", "Coastal Heritage Society", False, None, None)
+    assert _triples("Mira Solvang is the current president of the Coastal Heritage Society.") == {
+        ("Mira Solvang", "president of", "Coastal Heritage Society", False, None, None)
     }
 
 
@@ -216,15 +216,15 @@ def test_relative_clause_time_stays_with_its_own_fact() -> None:
 
 
 def test_joined_on_a_two_year_deal_is_team_membership() -> None:
-    text = f"Leo Marsh joined Riverside Rovers on a two-year deal in July 2021. {SPORTS}"
+    text = f"Leo Marsh joined Riverside Rovers on a three-year deal in July 2021. {SPORTS}"
     assert ("Leo Marsh", "member of sports team", "Riverside Rovers", False, "2021-07", None) in (
         _triples(text)
     )
 
 
 def test_signed_for_is_team_membership_even_without_context() -> None:
-    assert _triples("Sam Kerr signed for Northfield United last year.") == {
-        ("Sam Kerr", "member of sports team", "Northfield United", False, "2021", None)
+    assert _triples("Sabine Korrell signed for Northfield United last year.") == {
+        ("Sabine Korrell", "member of sports team", "Northfield United", False, "2021", None)
     }
 
 
@@ -237,8 +237,8 @@ def test_club_signed_player_from_another_club_ends_the_old_membership() -> None:
 
 
 def test_who_left_last_year_is_negated_with_relative_valid_to() -> None:
-    text = f"Harry Lane, who left Southport Albion last year, is now a pundit. {SPORTS}"
-    assert ("Harry Lane", "member of sports team", "Southport Albion", True, None, "2021") in (
+    text = f"Harry Lane, who left Saltmarsh Albion last year, is now a pundit. {SPORTS}"
+    assert ("Harry Lane", "member of sports team", "Saltmarsh Albion", True, None, "2021") in (
         _triples(text)
     )
 
@@ -262,23 +262,23 @@ def test_on_loan_at_is_stative_membership() -> None:
 
 
 def test_club_position_name_is_team_membership() -> None:
-    assert _triples("Westbury Athletic forward Sam Kerr scored twice.") == {
-        ("Sam Kerr", "member of sports team", "Westbury Athletic", False, None, None)
+    assert _triples("Westbury Athletic forward Sabine Korrell scored twice.") == {
+        ("Sabine Korrell", "member of sports team", "Westbury Athletic", False, None, None)
     }
 
 
 def test_former_club_position_name_is_negated() -> None:
-    text = "Former Wexcombe defender Chris Gale has joined League One side Carlton Athletic."
+    text = "Former Wexcombe goalkeeper Pia Vask has joined fourth-tier side Marlcote Athletic."
     assert _triples(text) == {
-        ("Chris Gale", "member of sports team", "Wexcombe", True, None, None),
-        ("Chris Gale", "member of sports team", "Carlton Athletic", False, None, None),
+        ("Pia Vask", "member of sports team", "Wexcombe", True, None, None),
+        ("Pia Vask", "member of sports team", "Marlcote Athletic", False, None, None),
     }
 
 
 def test_sacked_manager_in_sports_context_is_coach() -> None:
-    text = "Dan Price was sacked as manager of Hartlepool Town in October 2021 after ten defeats."
+    text = "Dagny Prewitt was sacked as manager of Harrowby Town in October 2021 after ten defeats."
     assert _triples(f"{text} {SPORTS}") == {
-        ("Dan Price", "coach of", "Hartlepool Town", True, None, "2021-10")
+        ("Dagny Prewitt", "coach of", "Harrowby Town", True, None, "2021-10")
     }
 
 
@@ -321,69 +321,69 @@ def test_elected_president_of_country() -> None:
 
 
 def test_appositive_office() -> None:
-    text = "Carla Moss, the Secretary of State for Education, visited a school."
+    text = "Carla Moss, the Secretary of State for Tourism, toured a vineyard."
     assert _triples(text) == {
-        ("Carla Moss", "holds position", "Secretary of State for Education", False, None, None)
+        ("Carla Moss", "holds position", "Secretary of State for Tourism", False, None, None)
     }
 
 
 def test_office_before_name() -> None:
-    assert _triples("Education Secretary Gillian Ward announced the plan.") == {
-        ("Gillian Ward", "holds position", "Education Secretary", False, None, None)
+    assert _triples("Tourism Secretary Wilhelmina Langridge unveiled the plan.") == {
+        ("Wilhelmina Langridge", "holds position", "Tourism Secretary", False, None, None)
     }
 
 
 def test_office_with_tail_before_name_is_split_from_the_name() -> None:
-    assert _triples("Minister for Rural Affairs Owen Price opened the show.") == {
-        ("Owen Price", "holds position", "Minister for Rural Affairs", False, None, None)
+    assert _triples("Minister for Coastal Defences Osric Pellow opened the lock.") == {
+        ("Osric Pellow", "holds position", "Minister for Coastal Defences", False, None, None)
     }
 
 
 def test_named_chancellor_last_year() -> None:
-    assert _triples("Peter Quill was named Chancellor of the Exchequer last year.") == {
-        ("Peter Quill", "holds position", "Chancellor of the Exchequer", False, "2021", None)
+    assert _triples("Peter Quill was named Chancellor of Eldmark last year.") == {
+        ("Peter Quill", "holds position", "Chancellor of Eldmark", False, "2021", None)
     }
 
 
 def test_former_office_is_negated_without_time() -> None:
-    assert _triples("Former Chancellor of the Exchequer Rupert Hale spoke on 2 May 2022.") == {
-        ("Rupert Hale", "holds position", "Chancellor of the Exchequer", True, None, None)
+    assert _triples("Former Chancellor of Eldmark Rupert Hale spoke on 2 May 2022.") == {
+        ("Rupert Hale", "holds position", "Chancellor of Eldmark", True, None, None)
     }
 
 
 def test_lower_case_office_is_title_cased() -> None:
-    text = "Maria Lowe MP, minister for rural transport, visited the depot."
+    text = "Tobias Wrenfield MP, minister for coastal ferries, said fares would fall."
     assert _triples(text) == {
-        ("Maria Lowe", "holds position", "Minister for Rural Transport", False, None, None)
+        ("Tobias Wrenfield", "holds position", "Minister for Coastal Ferries", False, None, None)
     }
 
 
 def test_possessive_office_names_the_territory() -> None:
-    text = "Ida Berg was appointed as Northland's first minister in 2020."
+    text = "Ida Bergquist was sworn in as Northmark's first minister in 2020."
     assert _triples(text) == {
-        ("Ida Berg", "holds position", "First Minister of Northland", False, "2020", None),
-        ("Ida Berg", "head of government of", "Northland", False, "2020", None),
+        ("Ida Bergquist", "holds position", "First Minister of Northmark", False, "2020", None),
+        ("Ida Bergquist", "head of government of", "Northmark", False, "2020", None),
     }
 
 
 def test_new_office_replacing_predecessor_and_former_office() -> None:
     text = (
-        "Former Health Secretary Steve Barton has been confirmed as the new Environment "
-        "Secretary, replacing Tara Croft."
+        "Former Housing Secretary Linus Garrick was confirmed as the incoming Veterans "
+        "Secretary, replacing Ottilie Penhallow."
     )
     assert _triples(text) == {
-        ("Steve Barton", "holds position", "Health Secretary", True, None, None),
-        ("Steve Barton", "holds position", "Environment Secretary", False, None, None),
-        ("Tara Croft", "holds position", "Environment Secretary", True, None, None),
+        ("Linus Garrick", "holds position", "Housing Secretary", True, None, None),
+        ("Linus Garrick", "holds position", "Veterans Secretary", False, None, None),
+        ("Ottilie Penhallow", "holds position", "Veterans Secretary", True, None, None),
     }
 
 
 def test_member_of_legislature_is_a_position() -> None:
-    assert _triples("Kevin Vale is a member of the State Senate of Westland.") == {
+    assert _triples("Edric Ashcombe is a member of the Provincial Assembly of Westland.") == {
         (
-            "Kevin Vale",
+            "Edric Ashcombe",
             "holds position",
-            "Member of the State Senate of Westland",
+            "Member of the Provincial Assembly of Westland",
             False,
             None,
             None,
@@ -425,15 +425,15 @@ def test_headquartered_in_appositive() -> None:
 
 
 def test_moved_headquarters_from_to() -> None:
-    assert _triples("Soylent moved its headquarters from Chicago to Denver in 2020.") == {
-        ("Soylent", "headquartered in", "Denver", False, "2020", None),
-        ("Soylent", "headquartered in", "Chicago", True, None, "2020"),
+    assert _triples("Soylent moved its headquarters from Elmsbury to Fallowmere in 2020.") == {
+        ("Soylent", "headquartered in", "Fallowmere", False, "2020", None),
+        ("Soylent", "headquartered in", "Elmsbury", True, None, "2020"),
     }
 
 
 def test_based_in() -> None:
-    assert _triples("Tyrell Corporation is based in Los Angeles.") == {
-        ("Tyrell Corporation", "headquartered in", "Los Angeles", False, None, None)
+    assert _triples("Tyrell Corporation is based in Vantor Heights.") == {
+        ("Tyrell Corporation", "headquartered in", "Vantor Heights", False, None, None)
     }
 
 
@@ -488,7 +488,7 @@ def test_names_longer_than_eight_words_are_rejected() -> None:
 
 
 def test_relative_time_follows_the_reference_not_the_wall_clock() -> None:
-    text = "Peter Quill was named Chancellor of the Exchequer last year."
+    text = "Peter Quill was named Chancellor of Eldmark last year."
     early = _extract(text, datetime(2010, 5, 1, tzinfo=UTC))
     late = _extract(text, datetime(2030, 5, 1, tzinfo=UTC))
     assert early[0].valid_from is not None and early[0].valid_from.label == "2009"
@@ -510,9 +510,9 @@ def test_extraction_is_deterministic() -> None:
 def test_every_emitted_relation_is_canonical() -> None:
     text = (
         "Jane Doe was appointed chief executive of Acme Corp in March 2021. "
-        "Education Secretary Gillian Ward announced the plan. "
+        "Tourism Secretary Wilhelmina Langridge unveiled the plan. "
         "Eastbury City have signed Tom Fox from Westbury Athletic. "
-        "Soylent moved its headquarters from Chicago to Denver in 2020."
+        "Soylent moved its headquarters from Elmsbury to Fallowmere in 2020."
     )
     facts = _extract(text)
     assert facts
@@ -528,23 +528,23 @@ def test_rule_extractor_satisfies_the_protocol() -> None:
 
 
 def test_coordinated_offices_are_two_facts() -> None:
-    text = "Ella Stone is back as Deputy Prime Minister and Justice Secretary."
+    text = "Ella Stonebridge remains Vice Premier and Transport Secretary."
     assert _triples(text) == {
-        ("Ella Stone", "holds position", "Deputy Prime Minister", False, None, None),
-        ("Ella Stone", "holds position", "Justice Secretary", False, None, None),
+        ("Ella Stonebridge", "holds position", "Vice Premier", False, None, None),
+        ("Ella Stonebridge", "holds position", "Transport Secretary", False, None, None),
     }
 
 
 def test_office_with_and_inside_its_remit_stays_one_fact() -> None:
-    text = "Omar Reid was appointed Minister for Health and Social Care in 2020."
+    text = "Omar Reid was appointed Minister for Forests and Fisheries in 2020."
     assert _triples(text) == {
-        ("Omar Reid", "holds position", "Minister for Health and Social Care", False, "2020", None)
+        ("Omar Reid", "holds position", "Minister for Forests and Fisheries", False, "2020", None)
     }
 
 
 def test_name_dash_office_announcement_line() -> None:
-    assert _triples("Tara Quinn - assistant minister for fisheries") == {
-        ("Tara Quinn", "holds position", "Assistant Minister for Fisheries", False, None, None)
+    assert _triples("Tamsin Quarrie - junior minister for lighthouses") == {
+        ("Tamsin Quarrie", "holds position", "Junior Minister for Lighthouses", False, None, None)
     }
 
 
@@ -559,26 +559,29 @@ def test_pronoun_after_a_short_opener_resolves() -> None:
 
 
 def test_passive_signed_by_club() -> None:
-    text = f"Aaron Vale has been signed by Portside United. {SPORTS}"
-    assert ("Aaron Vale", "member of sports team", "Portside United", False, None, None) in (
+    text = f"Ulric Thornbury was signed by Quayhaven United before the cup tie. {SPORTS}"
+    assert ("Ulric Thornbury", "member of sports team", "Quayhaven United", False, None, None) in (
         _triples(text)
     )
 
 
 def test_nationality_and_league_are_not_teams() -> None:
     text = (
-        "The Danish rider Tom Aerts scored in the Eastern League. "
-        "Ravens forward Milo Hart joined the Northern Hockey League in 2020."
+        "The Danish rider Tove Aagaard won in the Eastern League. "
+        "Ravenscar forward Milo Hartigan joined the Northern Hockey League in 2020."
     )
     objects = {fact.object for fact in _extract(text)}
-    assert "Belgian" not in objects
+    assert "Danish" not in objects
     assert not any("League" in name for name in objects)
 
 
 def test_possessive_national_team_keeps_its_full_name() -> None:
-    text = f"Ria Moss has been called up to the Elbonia Women's National Team. {SPORTS}"
+    text = (
+        "Ria Mossop was called up to the Elbonia Women's National Team for the spring friendlies. "
+        f"{SPORTS}"
+    )
     assert (
-        "Ria Moss",
+        "Ria Mossop",
         "member of sports team",
         "Elbonia Women's National Team",
         False,
@@ -604,14 +607,14 @@ def test_team_in_parentheses_after_a_rider() -> None:
 
 
 def test_headline_name_after_title_is_cut_to_the_name() -> None:
-    assert _triples("Harbour Caucus Chair Dana Wolfe Backs Budget Plan, Aides Say") == {
-        ("Dana Wolfe", "chair of", "Harbour Caucus", False, None, None)
+    assert _triples("Tidewater Guild Chair Dana Wolfe Unveils New Clubhouse") == {
+        ("Dana Wolfe", "chair of", "Tidewater Guild", False, None, None)
     }
 
 
 def test_agreed_to_terms_with_team() -> None:
-    text = f"Kira Dale has agreed to terms on a two-year contract with Lakeside Storm. {SPORTS}"
-    assert ("Kira Dale", "member of sports team", "Lakeside Storm", False, None, None) in (
+    text = f"Kira Dalby agreed to terms on a three-season deal with Lakeside Storm. {SPORTS}"
+    assert ("Kira Dalby", "member of sports team", "Lakeside Storm", False, None, None) in (
         _triples(text)
     )
 
