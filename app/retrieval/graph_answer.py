@@ -52,7 +52,7 @@ def link_score(mention_keys: Sequence[str], key: str) -> float:
 
     1 for the same key, 0.8 when one name's words contain the other's ("Orrin Vale" in "Orrin
     City AFC"), otherwise the Jaccard overlap of their words. A lone word inside a longer
-    name ("Brown" in "Charles Q. Brown Jr.") stays below 0.5: surnames are shared by many.
+    name ("Vantreck" in "Odile R. Vantreck Jr.") stays below 0.5: surnames are shared by many.
     """
     toks = _tokens(key)
     best = 0.0

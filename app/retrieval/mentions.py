@@ -200,7 +200,7 @@ def core_tokens(mention: str) -> frozenset[str]:
     """The words a passage must share with a name to speak of it (see `_DOMAIN`, `_QUALIFIER`).
 
     Example: "Kellmart.com" → {"kellmart"}; "Brindle Shoes U.K., Ltd." → {"brindle",
-    "shoes"}; "Charles Q. Brown" keeps every word (one initial qualifies nothing).
+    "shoes"}; "Odile R. Vantreck" keeps every word (one initial qualifies nothing).
     """
     core = name_tokens(_QUALIFIER.sub(" ", _DOMAIN.sub("", mention)))
     return core or name_tokens(mention)
