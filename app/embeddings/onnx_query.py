@@ -28,7 +28,7 @@ Precision = Literal["fp32", "int8"]
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _PROBES = (
     "Who chaired the BBC board as of 2022?",
-    "What changed at Cincinnati Financial in the third quarter of 2024?",
+    "What changed at Harlow Basin Insurance in the third quarter of 2024?",
     "Orbital Freight Lines named a new chief executive.",
 )
 # Vectors must agree with the document embeddings they are compared against.

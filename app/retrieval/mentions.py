@@ -56,7 +56,7 @@ WORD = re.compile(r"[^\W_]+")
 _WORD_BEFORE = re.compile(r"([^\W\d_][\w'’-]*)\s+$")  # the word just before a position
 _WORD_AFTER = re.compile(r"\s+([^\W\d_][\w'’-]*)")
 _DOTTED = re.compile(r"\b(?:[^\W\d_]\.)+[^\W\d_]\b\.?")
-# Club suffixes ("Leeds United F.C.") and legal forms ("Orvane Labs, Inc.") say nothing about
+# Club suffixes ("Marsh Vale United F.C.") and legal forms ("Orvane Labs, Inc.") say nothing about
 # which club or company a name is.
 _STOP = (
     ARTICLES

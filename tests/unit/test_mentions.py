@@ -6,14 +6,20 @@ from app.retrieval.mentions import acronym, is_yes_no, mentions_in, name_tokens,
 
 
 def test_dotted_abbreviations_are_one_word_however_punctuated() -> None:
-    assert name_tokens("Leeds United F.C.") == name_tokens("Leeds United FC") == {"leeds", "united"}
-    assert name_tokens("Leeds United F.C") == {"leeds", "united"}
+    assert (
+        name_tokens("Marsh Vale United F.C.")
+        == name_tokens("Marsh Vale United FC")
+        == {"marsh", "vale", "united"}
+    )
+    assert name_tokens("Marsh Vale United F.C") == {"marsh", "vale", "united"}
     assert "us" in name_tokens("the U.S. Senate")
     assert {"j", "smith"} <= name_tokens("J. Smith")
 
 
 def test_club_suffix_written_differently_still_matches() -> None:
-    assert mentions_in("THE LEEDS UNITED FC STAR SAYS", "Leeds United F.C.", threshold=0.5)
+    assert mentions_in(
+        "THE MARSH VALE UNITED FC STAR SAYS", "Marsh Vale United F.C.", threshold=0.5
+    )
 
 
 def test_initialism_of_a_long_name() -> None:
@@ -40,8 +46,8 @@ def test_surname_inside_another_persons_name_is_someone_else() -> None:
 
 
 def test_question_mentions_and_yes_no() -> None:
-    question = "Is Marta Kowalczyk a member of Leeds United F.C.?"
-    assert question_mentions(question) == ["Marta Kowalczyk", "Leeds United F.C"]
+    question = "Is Marta Kowalczyk a member of Marsh Vale United F.C.?"
+    assert question_mentions(question) == ["Marta Kowalczyk", "Marsh Vale United F.C"]
     assert is_yes_no(question)
     assert not is_yes_no("Who is the chair of Acme Corp?")
 

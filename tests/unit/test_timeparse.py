@@ -320,13 +320,13 @@ def test_words_that_only_look_like_times_are_ignored(text: str) -> None:
 
 def test_as_of_sets_a_knowledge_cutoff_that_includes_the_whole_day() -> None:
     scope = parse_question_scope(
-        "As of December 22, 2021, what government position does David Eby hold?", REF
+        "As of December 22, 2021, what government position does Corwin Ashdale hold?", REF
     )
     assert scope.kind == "as_of"
     assert (scope.start, scope.end) == (None, utc(2021, 12, 23))
     assert scope.as_of == utc(2021, 12, 23) - timedelta(microseconds=1)
     assert scope.expression == "As of December 22, 2021"
-    assert scope.question == "what government position does David Eby hold?"
+    assert scope.question == "what government position does Corwin Ashdale hold?"
 
 
 def test_in_month_is_an_at_scope() -> None:
