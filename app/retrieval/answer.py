@@ -22,6 +22,7 @@ from app.retrieval.mentions import WORD, mentions_in, name_tokens, question_ment
 from app.retrieval.question import Question
 from graph.content_time import stated_periods
 from graph.facts import doc_id_of
+from graph.relations import RELATION_ALIASES
 from graph.temporal import ResolvedFact
 from graph.text import split_sentences, wordset
 from graph.timeparse import find_time_mentions
@@ -422,7 +423,7 @@ def typed_answer(
         statement = f"{best.sentence} (reported {_day(best.passage.published_at)}){cite}"
         return Decision(best.sentence, best.passage.published_at, support, None, statement)
     answer = _date_answer(best.span, best.passage.published_at) if best.label == "DATE" else None
-    answer = answer or best.span
+    answer = answer or _fullest(best, evidence, known, asked)
     statement = f"{answer} (reported {_day(best.passage.published_at)}){cite}"
     return Decision(answer, best.passage.published_at, support, best.label, statement)
 
@@ -535,6 +536,61 @@ def _names(evidence: Sequence[Passage], wanted: Sequence[str]) -> dict[str, str]
         name: max(labels, key=lambda lab: (labels[lab], lab in wanted, lab))
         for name, labels in counts.items()
     }
+
+
+def _name_words(name: str) -> tuple[str, ...]:
+    return tuple(w.casefold() for w in WORD.findall(name))
+
+
+def _extends(longer: tuple[str, ...], short: tuple[str, ...]) -> bool:
+    """Whether ``short``'s words stand together, in order, inside the longer name's."""
+    n = len(short)
+    return 0 < n < len(longer) and any(
+        longer[i : i + n] == short for i in range(len(longer) - n + 1)
+    )
+
+
+def _fullest(
+    best: _Candidate, evidence: Sequence[Passage], known: dict[str, str], asked: Question
+) -> str:
+    """A short name as the fuller name it stands for: "Fenn" as "Orla Fenn".
+
+    Prose names a person or body in full once, then shortly ("Orla Fenn joined the trust in
+    2004. In 2009 Fenn became its chair."); the short form is the fuller name of the same
+    kind that was written last before it in its passage, else the only one in its passage,
+    else the only one in the evidence. A short form that several names share with no earlier
+    one in its passage ("Kennedy" beside two Kennedys) stays as written, and so does one whose
+    fuller form is the question's own entity (the subject's name is not its answer).
+    """
+    span = best.span
+    if best.label not in NAME_LABELS:
+        return span
+    words = _name_words(span)
+    fuller = [
+        name
+        for name, label in known.items()
+        if label in NAME_LABELS and _extends(_name_words(name), words) and not asked.is_own(name)
+    ]
+    if not fuller:
+        return span
+    text = best.passage.text
+    at = text.find(best.sentence) + best.sentence.find(span)
+    before: list[tuple[int, str]] = []
+    here: list[str] = []
+    for name in fuller:
+        found = [m.start() for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?!\w)", text)]
+        if found:
+            here.append(name)
+        earlier = [f for f in found if f < at]
+        if earlier:
+            before.append((earlier[-1], name))
+    if before:
+        return max(before)[1]
+    if len(here) == 1:
+        return here[0]
+    if not here and len(fuller) == 1:
+        return fuller[0]
+    return span
 
 
 def _spans(passage: Passage, known: dict[str, str]) -> list[tuple[int, int, str]]:
@@ -756,8 +812,8 @@ def graph_typed(
     question asking a date ("when") the answer is the fact's stated start instead (None when
     it stated none, or when the fact is not between the question's own entities); for other
     types, an entity the evidence tags with a label the question does not allow (a city for
-    "who"), one of the question's own entities, or an entity the evidence never tags from a
-    fact whose relation says none of the question's relation words, is refused (None), so the
+    "who"), one of the question's own entities, or the other side of a fact whose relation
+    says none of the question's relation words (`_relation_said`), is refused (None), so the
     passage reading answers instead. Yes/no and period answers pass unchanged.
     """
     if decision is None or decision.fact is None or asked.kind != "wh" or not asked.labels:
@@ -781,17 +837,19 @@ def graph_typed(
         label = label_of(answer, evidence)
         if asked.is_own(answer) or (label is not None and label not in asked.labels):
             return None
-        if label is None and not _relation_said(asked, r.fact.relation):
-            return None  # of unknown type and about another relation: the passage decides
+        if not _relation_said(asked, r.fact.relation):
+            return None  # a fact of another relation: the passage decides
     statement = f"{answer} ({_fact_phrase(r, answer)}) [{support.document_id}]"
     return replace(decision, answer=answer, supporting=support, label=label, statement=statement)
 
 
 def _relation_said(asked: Question, relation: str) -> bool:
-    """Whether a fact's relation ("chief executive of") says one of the question's relation
-    words (or the question has none)."""
+    """Whether a fact's relation ("chief executive of"), or a phrase the ontology reads as it
+    ("married to" for "spouse of"), says one of the question's relation words (or the question
+    has none): asked whom Orla Fenn married, her employer is no answer, whatever its type."""
     groups = [frozenset(_stem(w) for w in g) for g in asked.relation_groups()]
-    said = {_stem(w) for w in _TOKEN.findall(relation)}
+    phrases = [relation, *(alias for alias, name in RELATION_ALIASES.items() if name == relation)]
+    said = {_stem(w) for phrase in phrases for w in _TOKEN.findall(phrase)}
     return not groups or any(_matches(g, said) for g in groups)
 
 

@@ -45,6 +45,7 @@ _LEADING = (
     )
     # Imperatives that open a request ("Compare Orvane Labs and ...", "List the ...").
     | wordset("compare list name show tell give describe summarise summarize explain rank")
+    | wordset("identify find state please")
 )
 _NOT_NAMES = WEEKDAYS | MONTHS | HONORIFICS | wordset("i we you")
 _JOINERS = "|".join(sorted(NAME_PARTICLES | wordset("of the for and"))) + "|&"

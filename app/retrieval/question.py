@@ -273,6 +273,17 @@ HEAD_NOUNS: tuple[HeadNouns, ...] = (
     ),
     _nouns("law", ("LAW",), "law act bill regulation", "Which law fined Corvel Bank?"),
     _nouns("nationality", ("NORP",), "nationality", "What nationality is Ilse Varn?"),
+    # A description, not a name: a role, a title, a kind. No label finds it; a sentence
+    # answers ("What position did Mara Quint hold in 2015?").
+    _nouns(
+        "description",
+        (),
+        """position title rank role job occupation profession post office status name
+        nickname type kind sort form sport genre style religion career capacity function
+        purpose focus""",
+        "What position did Mara Quint hold in 2015?",
+        "What kind of robot did Halvard Robotics build?",
+    ),
     _nouns("language", ("LANGUAGE",), "language", "What language does the app speak?"),
 )
 
@@ -508,6 +519,7 @@ def read_question(text: str, mentions: list[str] | None = None) -> Question:
     Returns:
         The reading; ``labels`` empty when no rule gives a type (the answer is then a sentence).
     """
+    text = _as_asked(text)
     names = tuple(
         _topic(m)
         for m in (mentions if mentions is not None else question_mentions(text))
@@ -541,6 +553,9 @@ def read_question(text: str, mentions: list[str] | None = None) -> Question:
             head, entry = head_noun(match.group("rest"))
             if entry is None:
                 break
+            if not entry.labels:  # a description is asked: a sentence answers
+                words = _relation_words(text, own, head)
+                return Question(text, "open", rule.name, head, (), names, words, _present(text))
             words = _relation_words(text, own, head)
             if entry.name == "person" and head is not None and head not in _GENERIC_PERSON:
                 words |= {head}  # "which chair" asks for the chair: the relation too
@@ -549,6 +564,34 @@ def read_question(text: str, mentions: list[str] | None = None) -> Question:
             break
     words = _relation_words(text, own, None)
     return Question(text, "open", None, None, (), names, words, _present(text))
+
+
+#: A request for an answer rather than a question: "Can you tell me which bank Orla Fenn
+#: joined?", "Name the club Ilse Varn coached in 2010." What is asked is what follows.
+_REQUEST = re.compile(
+    r"^\s*(?:(?:can|could|will|would)\s+you\s+)?(?:please\s+)?"
+    r"(?:tell\s+(?:me|us)|name|identify|find(?:\s+out)?|give\s+(?:me|us)|list|say|state)"
+    r"\s+(?P<rest>.+)$",
+    re.IGNORECASE,
+)
+_ASKED_WORD = re.compile(r"(?:who|whom|whose|what|which|when|where|how)\b", re.IGNORECASE)
+_ARTICLE_START = re.compile(r"(?:the|a|an)\s+(?P<np>.+)$", re.IGNORECASE)
+
+
+def _as_asked(text: str) -> str:
+    """A request as the question it makes: "Can you tell me who chairs the Pellan Trust?" is
+    "who chairs the Pellan Trust?", "Name the bank Orla Fenn joined" is "which bank Orla Fenn
+    joined". Anything else, and a request whose object is neither, stays as written."""
+    request = _REQUEST.match(text)
+    if request is None:
+        return text
+    rest = request.group("rest")
+    if _ASKED_WORD.match(rest):
+        return rest
+    article = _ARTICLE_START.match(rest)
+    if article is not None and article.group("np")[:1].islower():
+        return "which " + article.group("np")
+    return text
 
 
 #: Person nouns that say nothing about a relation ("which person", "what woman").

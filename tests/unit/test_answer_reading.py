@@ -162,3 +162,27 @@ def test_an_untyped_question_is_answered_with_the_sentence_of_its_period() -> No
     )  # fmt: skip
     decision = _ask("What position did Mara Quint hold from 2013 to 2015?", [ev], 2013, 2015)
     assert decision.answer.startswith("From 2012 to 2016 Quint served as finance director")
+
+
+def test_a_surname_answer_is_the_full_name_written_before_it() -> None:
+    ev = _evidence(
+        "pellan-12",
+        "Oskar Brisk joined the Pellan Trust in 1996 as a trustee. "
+        "In 2009 Brisk became chair of the Pellan Trust.",
+        [("Oskar Brisk", "PERSON"), ("Pellan Trust", "ORG"), ("Brisk", "PERSON")],
+    )  # fmt: skip
+    assert _ask("Who chaired the Pellan Trust from 2010 to 2012?", [ev], 2010, 2012).answer == (
+        "Oskar Brisk"
+    )
+
+
+def test_a_surname_two_earlier_names_share_is_the_nearer_one() -> None:
+    ev = _evidence(
+        "varn-14",
+        "Ilse Varn founded Dunmore Athletic in 1980 and Petra Varn took over its youth side. "
+        "In 2011 Varn was named head coach of Dunmore Athletic.",
+        [("Ilse Varn", "PERSON"), ("Dunmore Athletic", "ORG"), ("Petra Varn", "PERSON"),
+         ("Varn", "PERSON")],
+    )  # fmt: skip
+    answer = _ask("Who coached Dunmore Athletic from 2012 to 2014?", [ev], 2012, 2014).answer
+    assert answer == "Petra Varn"

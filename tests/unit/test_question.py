@@ -9,6 +9,7 @@ import pytest
 from app.retrieval.answer import Decision, evidence_answer, graph_typed, period_text
 from app.retrieval.question import (
     HEAD_NOUNS,
+    PLACE,
     RELATION_WORDS,
     WH_RULES,
     head_noun,
@@ -256,3 +257,45 @@ def test_graph_answers_when_with_the_fact_s_start() -> None:
     assert typed is not None and typed.answer == "June 2021" and typed.label == "DATE"
     other = read_question("When did Arno Vick join Halvard Robotics?")
     assert graph_typed(decision, other, []) is None  # another holder's fact
+
+
+def test_graph_answer_of_another_relation_is_refused_whatever_its_type() -> None:
+    decision = _graph_decision("Orla Fenn", "employed by", "Corvel Bank", "Corvel Bank")
+    ev = _evidence("f1", "Orla Fenn joined Corvel Bank in 2004.", [("Corvel Bank", "ORG")])
+    assert graph_typed(decision, read_question("Who did Orla Fenn marry in 2010?"), [ev]) is None
+    typed = graph_typed(decision, read_question("Who did Orla Fenn work for in 2010?"), [ev])
+    assert typed is not None and typed.answer == "Corvel Bank"  # "works for" is "employed by"
+
+
+def test_graph_answer_is_read_through_the_ontology_s_phrases() -> None:
+    decision = _graph_decision("Orla Fenn", "spouse of", "Tobias Renn", "Tobias Renn")
+    ev = _evidence("f2", "Orla Fenn married Tobias Renn.", [("Tobias Renn", "PERSON")])
+    typed = graph_typed(decision, read_question("Who was Orla Fenn married to in 2010?"), [ev])
+    assert typed is not None and typed.answer == "Tobias Renn"
+
+
+@pytest.mark.parametrize(
+    ("request_", "kind", "labels"),
+    [
+        ("Can you tell me who chairs the Pellan Trust?", "wh", ("PERSON", "ORG")),
+        ("Could you name the club that Ilse Varn coached in 2010?", "wh", ("ORG",)),
+        ("Name the bank Orla Fenn joined in 2004.", "wh", ("ORG",)),
+        ("Please find out which city Halvard Robotics moved to.", "wh", ("GPE", "LOC", "FAC")),
+        ("Tell me where Corvel Bank is based.", "wh", PLACE),
+    ],
+)
+def test_a_request_is_read_as_the_question_it_makes(
+    request_: str, kind: str, labels: tuple[str, ...]
+) -> None:
+    asked = read_question(request_)
+    assert (asked.kind, asked.labels) == (kind, labels), asked
+    assert not {"Name", "Tell", "Please", "Identify"} & set(asked.mentions)
+
+
+def test_a_yes_no_question_to_you_stays_yes_no() -> None:
+    assert read_question("Can you confirm that Orla Fenn chairs the trust?").kind == "yes_no"
+
+
+def test_a_description_asked_is_answered_with_a_sentence() -> None:
+    asked = read_question("What position did Mara Quint hold in 2015?")
+    assert (asked.kind, asked.head, asked.labels) == ("open", "position", ())
