@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -575,15 +575,13 @@ def _fullest(
         return span
     text = best.passage.text
     at = text.find(best.sentence) + best.sentence.find(span)
-    before: list[tuple[int, str]] = []
-    here: list[str] = []
-    for name in fuller:
-        found = [m.start() for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?!\w)", text)]
-        if found:
-            here.append(name)
-        earlier = [f for f in found if f < at]
-        if earlier:
-            before.append((earlier[-1], name))
+    written = {name: [m.start() for m in _written(name, text)] for name in fuller}
+    before = [
+        (max(p for p in places if p < at), n)
+        for n, places in written.items()
+        if places and min(places) < at
+    ]
+    here = [name for name, places in written.items() if places]
     if before:
         return max(before)[1]
     if len(here) == 1:
@@ -591,6 +589,11 @@ def _fullest(
     if not here and len(fuller) == 1:
         return fuller[0]
     return span
+
+
+def _written(name: str, text: str) -> Iterator[re.Match[str]]:
+    """Where a name is written in a text as a whole name, not inside a longer word."""
+    return re.finditer(rf"(?<![\w-]){re.escape(name)}(?!\w)", text)
 
 
 def _spans(passage: Passage, known: dict[str, str]) -> list[tuple[int, int, str]]:
@@ -605,7 +608,7 @@ def _spans(passage: Passage, known: dict[str, str]) -> list[tuple[int, int, str]
     for s, e, _ in spans:
         taken[s:e] = b"\x01" * (e - s)
     for name, label in known.items():
-        for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w])", text):
+        for m in _written(name, text):
             if taken.find(1, m.start(), m.end()) == -1:
                 spans.append((m.start(), m.end(), label))
                 taken[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
@@ -843,12 +846,19 @@ def graph_typed(
     return replace(decision, answer=answer, supporting=support, label=label, statement=statement)
 
 
+#: The phrases the ontology reads as each relation ("married to" for "spouse of").
+_ALIASES_OF: dict[str, tuple[str, ...]] = {
+    name: tuple(alias for alias, target in RELATION_ALIASES.items() if target == name)
+    for name in set(RELATION_ALIASES.values())
+}
+
+
 def _relation_said(asked: Question, relation: str) -> bool:
     """Whether a fact's relation ("chief executive of"), or a phrase the ontology reads as it
     ("married to" for "spouse of"), says one of the question's relation words (or the question
     has none): asked whom Orla Fenn married, her employer is no answer, whatever its type."""
     groups = [frozenset(_stem(w) for w in g) for g in asked.relation_groups()]
-    phrases = [relation, *(alias for alias, name in RELATION_ALIASES.items() if name == relation)]
+    phrases = (relation, *_ALIASES_OF.get(relation, ()))
     said = {_stem(w) for phrase in phrases for w in _TOKEN.findall(phrase)}
     return not groups or any(_matches(g, said) for g in groups)
 

@@ -29,3 +29,6 @@ MONTHS = wordset(
 #: Legal forms written after a comma ("Orvane Labs, Inc."): part of the name before them, never a
 #: name of their own in a list of companies.
 LEGAL_FORMS = wordset("inc incorporated corp co ltd limited plc llc llp lp ag sa se nv bv gmbh")
+#: Verbs that open a request for an answer ("Tell me who …", "Name the club …", "Can you
+#: identify …"): the question the request makes follows them.
+REQUEST_VERBS = wordset("tell name identify find give list say state")

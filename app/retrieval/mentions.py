@@ -24,6 +24,7 @@ from app.retrieval.lexicon import (
     POSSESSIVES,
     PREPOSITIONS,
     QUESTION_WORDS,
+    REQUEST_VERBS,
     WEEKDAYS,
 )
 from graph.extract.vocabulary import load_vocabulary
@@ -44,8 +45,8 @@ _LEADING = (
         here under over during since until according meanwhile"""
     )
     # Imperatives that open a request ("Compare Orvane Labs and ...", "List the ...").
-    | wordset("compare list name show tell give describe summarise summarize explain rank")
-    | wordset("identify find state please")
+    | REQUEST_VERBS
+    | wordset("compare show describe summarise summarize explain rank please")
 )
 _NOT_NAMES = WEEKDAYS | MONTHS | HONORIFICS | wordset("i we you")
 _JOINERS = "|".join(sorted(NAME_PARTICLES | wordset("of the for and"))) + "|&"

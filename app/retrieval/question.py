@@ -26,6 +26,7 @@ from app.retrieval.lexicon import (
     POSSESSIVES,
     PREPOSITIONS,
     QUESTION_WORDS,
+    REQUEST_VERBS,
 )
 from app.retrieval.mentions import is_yes_no, name_tokens, question_mentions
 from graph.text import wordset
@@ -570,8 +571,7 @@ def read_question(text: str, mentions: list[str] | None = None) -> Question:
 #: joined?", "Name the club Ilse Varn coached in 2010." What is asked is what follows.
 _REQUEST = re.compile(
     r"^\s*(?:(?:can|could|will|would)\s+you\s+)?(?:please\s+)?"
-    r"(?:tell\s+(?:me|us)|name|identify|find(?:\s+out)?|give\s+(?:me|us)|list|say|state)"
-    r"\s+(?P<rest>.+)$",
+    rf"(?:{'|'.join(sorted(REQUEST_VERBS))})(?:\s+(?:me|us|out))?\s+(?P<rest>.+)$",
     re.IGNORECASE,
 )
 _ASKED_WORD = re.compile(r"(?:who|whom|whose|what|which|when|where|how)\b", re.IGNORECASE)
